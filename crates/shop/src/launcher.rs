@@ -1,0 +1,235 @@
+//! Runs services in this process: each on its own tokio runtime whose threads carry that
+//! service's `tracing` dispatch, so every span lands under the right `service.name`.
+//! Listeners are bound first — a taken port is reported before anything starts — and
+//! shutdown drains requests, then flushes every service's telemetry.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+
+use telemetry::{ServiceTelemetry, TelemetryHub};
+use tokio::sync::watch;
+
+use crate::config::{ServiceName, ShopConfig};
+use crate::services::{self, ServiceContext};
+
+#[derive(Debug, thiserror::Error)]
+pub enum LaunchError {
+    #[error(
+        "port {port} for {service} is already in use (another tracemart running?); \
+         free it or set {var} to another port"
+    )]
+    PortTaken {
+        service: ServiceName,
+        port: u16,
+        var: String,
+    },
+    #[error("cannot listen on {addr} for {service}")]
+    Bind {
+        service: ServiceName,
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{service} failed to start")]
+    Build {
+        service: ServiceName,
+        #[source]
+        source: anyhow::Error,
+    },
+}
+
+/// The shop, running. Dropping it without [`shutdown`](RunningShop::shutdown) leaves the
+/// services running until the process ends.
+pub struct RunningShop {
+    addrs: BTreeMap<ServiceName, SocketAddr>,
+    stop: watch::Sender<bool>,
+    threads: Vec<JoinHandle<()>>,
+    telemetry: Vec<ServiceTelemetry>,
+}
+
+impl RunningShop {
+    pub fn addr(&self, service: ServiceName) -> Option<SocketAddr> {
+        self.addrs.get(&service).copied()
+    }
+
+    /// `http://127.0.0.1:PORT` of a running service.
+    pub fn url(&self, service: ServiceName) -> String {
+        let port = self.addr(service).map(|a| a.port()).unwrap_or_default();
+        format!("http://127.0.0.1:{port}")
+    }
+
+    pub fn services(&self) -> impl Iterator<Item = (ServiceName, SocketAddr)> + '_ {
+        self.addrs.iter().map(|(s, a)| (*s, *a))
+    }
+
+    /// Exports whatever telemetry is buffered. Blocks.
+    pub fn flush(&self) {
+        for t in &self.telemetry {
+            t.flush();
+        }
+    }
+
+    /// Stops accepting, drains in-flight requests (bounded), then flushes and shuts down every
+    /// service's telemetry. Blocks: call it outside async code or in `spawn_blocking`.
+    pub fn shutdown(self) {
+        let _ = self.stop.send(true);
+        for t in self.threads {
+            let _ = t.join();
+        }
+        for t in &self.telemetry {
+            t.shutdown();
+        }
+    }
+}
+
+/// Binds every listener, then starts each service on its own runtime. Returns once every
+/// service is built and serving.
+pub fn start(
+    config: ShopConfig,
+    hub: &TelemetryHub,
+    listen: &[(ServiceName, SocketAddr)],
+) -> Result<RunningShop, LaunchError> {
+    let mut listeners = Vec::new();
+    let mut config = config;
+    for &(service, addr) in listen {
+        let listener = std::net::TcpListener::bind(addr).map_err(|source| {
+            if source.kind() == std::io::ErrorKind::AddrInUse {
+                LaunchError::PortTaken {
+                    service,
+                    port: addr.port(),
+                    var: service.port_var(),
+                }
+            } else {
+                LaunchError::Bind {
+                    service,
+                    addr,
+                    source,
+                }
+            }
+        })?;
+        let local = listener.local_addr().map_err(|source| LaunchError::Bind {
+            service,
+            addr,
+            source,
+        })?;
+        // Services in this process reach each other directly, whatever the configured URLs.
+        config
+            .urls
+            .insert(service, format!("http://127.0.0.1:{}", local.port()));
+        listeners.push((service, local, listener));
+    }
+    let config = Arc::new(config);
+    let (stop, _) = watch::channel(false);
+    let (built_tx, built_rx) = mpsc::channel::<(ServiceName, anyhow::Result<()>)>();
+
+    let mut shop = RunningShop {
+        addrs: BTreeMap::new(),
+        stop,
+        threads: Vec::new(),
+        telemetry: Vec::new(),
+    };
+    for (service, addr, listener) in listeners {
+        let telemetry = hub
+            .service(service.as_str())
+            .map_err(|source| LaunchError::Build { service, source })?;
+        let ctx = ServiceContext::new(
+            service,
+            telemetry.clone(),
+            config.clone(),
+            shop.stop.subscribe(),
+        );
+        let built_tx = built_tx.clone();
+        let thread = std::thread::Builder::new()
+            .name(service.as_str().to_owned())
+            .spawn(move || run_service(ctx, listener, built_tx))
+            .map_err(|e| LaunchError::Build {
+                service,
+                source: e.into(),
+            })?;
+        shop.addrs.insert(service, addr);
+        shop.threads.push(thread);
+        shop.telemetry.push(telemetry);
+    }
+    drop(built_tx);
+    let mut failure = None;
+    for _ in 0..shop.threads.len() {
+        match built_rx.recv() {
+            Ok((_, Ok(()))) => {}
+            Ok((service, Err(source))) => {
+                failure.get_or_insert(LaunchError::Build { service, source });
+            }
+            Err(_) => break,
+        }
+    }
+    if let Some(e) = failure {
+        shop.shutdown();
+        return Err(e);
+    }
+    Ok(shop)
+}
+
+/// The body of one service's thread: its runtime, its dispatch, its server.
+fn run_service(
+    ctx: ServiceContext,
+    listener: std::net::TcpListener,
+    built: mpsc::Sender<(ServiceName, anyhow::Result<()>)>,
+) {
+    let service = ctx.name;
+    let dispatch = ctx.telemetry.dispatch().clone();
+    let thread_dispatch = dispatch.clone();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name(format!("{service}-rt"))
+        .enable_all()
+        .on_thread_start(move || {
+            // Lives as long as the thread: every task on this runtime reports as this service.
+            std::mem::forget(tracing::dispatcher::set_default(&thread_dispatch));
+        })
+        .build();
+    let runtime = match runtime {
+        Ok(rt) => rt,
+        Err(e) => {
+            let _ = built.send((service, Err(e.into())));
+            return;
+        }
+    };
+    tracing::dispatcher::with_default(&dispatch, || {
+        runtime.block_on(async move {
+            let served = tokio::spawn(async move {
+                let mut shutdown = ctx.shutdown.clone();
+                let telemetry = ctx.telemetry.clone();
+                let listener = listener
+                    .set_nonblocking(true)
+                    .and_then(|()| tokio::net::TcpListener::from_std(listener));
+                let (service_built, listener) = match (services::build(ctx).await, listener) {
+                    (Ok(s), Ok(l)) => (s, l),
+                    (Err(e), _) => {
+                        let _ = built.send((service, Err(e)));
+                        return;
+                    }
+                    (_, Err(e)) => {
+                        let _ = built.send((service, Err(e.into())));
+                        return;
+                    }
+                };
+                let _ = built.send((service, Ok(())));
+                tracing::info!(address = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(), "{service} listening");
+                for task in service_built.background {
+                    tokio::spawn(task);
+                }
+                let app = crate::server::app(service_built.routes, service_built.readiness, telemetry);
+                let stop = async move {
+                    let _ = shutdown.wait_for(|s| *s).await;
+                };
+                if let Err(e) = crate::server::serve(listener, app, stop).await {
+                    tracing::error!(error = %e, "{service} server failed");
+                }
+            });
+            let _ = served.await;
+        });
+    });
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+}

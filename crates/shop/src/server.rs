@@ -1,0 +1,102 @@
+//! What every service's HTTP surface shares: `/health` and `/ready`, the telemetry layer, the
+//! body limit, a JSON 404, and serving with a bounded graceful drain.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{DefaultBodyLimit, State};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use futures::future::BoxFuture;
+use http::StatusCode;
+use serde_json::json;
+use telemetry::ServiceTelemetry;
+
+use crate::error::ApiError;
+
+/// Request bodies larger than this are refused with 413.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// How long in-flight requests may take to finish after shutdown begins.
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Whether a service's stores are reachable; `Err` carries the reason.
+pub type Readiness = Arc<dyn Fn() -> BoxFuture<'static, Result<(), String>> + Send + Sync>;
+
+/// Readiness of a service without stores.
+pub fn always_ready() -> Readiness {
+    Arc::new(|| Box::pin(async { Ok(()) }))
+}
+
+#[derive(Clone)]
+struct Probe {
+    service: String,
+    readiness: Readiness,
+}
+
+async fn health(State(p): State<Probe>) -> impl IntoResponse {
+    Json(json!({ "status": "ok", "service": p.service }))
+}
+
+async fn ready(State(p): State<Probe>) -> impl IntoResponse {
+    match (p.readiness)().await {
+        Ok(()) => (
+            StatusCode::OK,
+            Json(json!({ "status": "ready", "service": p.service })),
+        ),
+        Err(reason) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "status": "not_ready", "service": p.service, "reason": reason })),
+        ),
+    }
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "route_not_found", "no such route")
+}
+
+/// Wraps a service's own routes with the shared probes and layers.
+pub fn app(routes: Router, readiness: Readiness, telemetry: ServiceTelemetry) -> Router {
+    let probe = Probe {
+        service: telemetry.name().to_owned(),
+        readiness,
+    };
+    let probes = Router::new()
+        .route("/health", get(health))
+        .route("/ready", get(ready))
+        .with_state(probe);
+    routes
+        .merge(probes)
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            telemetry,
+            telemetry::http_server::trace_http,
+        ))
+}
+
+/// Serves until `shutdown` resolves, then drains for at most [`DRAIN_TIMEOUT`].
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let (drain_tx, drain_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        shutdown.await;
+        let _ = drain_tx.send(());
+    });
+    let mut server = std::pin::pin!(server.into_future());
+    tokio::select! {
+        result = &mut server => result,
+        _ = async {
+            let _ = drain_rx.await;
+            tokio::time::sleep(DRAIN_TIMEOUT).await;
+        } => {
+            tracing::warn!("requests still in flight after {DRAIN_TIMEOUT:?}; closing");
+            Ok(())
+        }
+    }
+}

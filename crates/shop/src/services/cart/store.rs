@@ -1,0 +1,321 @@
+//! Carts: a Redis hash per cart (`cart:{id}` → product id → quantity) with a TTL, or the same
+//! in memory for the zero-setup local run. Every Redis command is a CLIENT span.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use redis::AsyncCommands as _;
+use redis::aio::MultiplexedConnection;
+use telemetry::{DbClient, DbOperation, DbSystem, ServiceTelemetry};
+
+use super::model::CartItem;
+use crate::store::StoreError;
+
+/// The most distinct products one cart holds, and the most of one product.
+pub const MAX_LINES: usize = 50;
+pub const MAX_QUANTITY: i64 = 99;
+
+#[derive(Clone)]
+pub enum CartStore {
+    Redis(Box<RedisCarts>),
+    Memory(MemoryCarts),
+}
+
+impl CartStore {
+    pub fn open(
+        redis_url: Option<&str>,
+        ttl: Duration,
+        telemetry: &ServiceTelemetry,
+    ) -> anyhow::Result<Self> {
+        Ok(match redis_url {
+            Some(url) => CartStore::Redis(Box::new(RedisCarts::new(url, ttl, telemetry)?)),
+            None => CartStore::Memory(MemoryCarts::new(ttl)),
+        })
+    }
+
+    pub async fn items(&self, cart_id: &str) -> Result<Vec<CartItem>, StoreError> {
+        match self {
+            CartStore::Redis(r) => r.items(cart_id).await,
+            CartStore::Memory(m) => Ok(m.items(cart_id)),
+        }
+    }
+
+    /// Adds `quantity` of a product; the cart's line for it is capped at [`MAX_QUANTITY`].
+    pub async fn add(
+        &self,
+        cart_id: &str,
+        product_id: i64,
+        quantity: i64,
+    ) -> Result<(), StoreError> {
+        match self {
+            CartStore::Redis(r) => r.add(cart_id, product_id, quantity).await,
+            CartStore::Memory(m) => {
+                m.add(cart_id, product_id, quantity);
+                Ok(())
+            }
+        }
+    }
+
+    pub async fn remove(&self, cart_id: &str, product_id: i64) -> Result<(), StoreError> {
+        match self {
+            CartStore::Redis(r) => r.remove(cart_id, product_id).await,
+            CartStore::Memory(m) => {
+                m.remove(cart_id, product_id);
+                Ok(())
+            }
+        }
+    }
+
+    pub async fn clear(&self, cart_id: &str) -> Result<(), StoreError> {
+        match self {
+            CartStore::Redis(r) => r.clear(cart_id).await,
+            CartStore::Memory(m) => {
+                m.clear(cart_id);
+                Ok(())
+            }
+        }
+    }
+
+    /// Readiness: Redis answers PING.
+    pub async fn check(&self) -> Result<(), String> {
+        match self {
+            CartStore::Redis(r) => r
+                .ping()
+                .await
+                .map_err(|e| format!("redis unreachable: {e:#}")),
+            CartStore::Memory(_) => Ok(()),
+        }
+    }
+}
+
+fn key(cart_id: &str) -> String {
+    format!("cart:{cart_id}")
+}
+
+/// One multiplexed connection, made on first use and again after it breaks, with short
+/// timeouts: while Redis is down, requests fail in well under a second instead of queueing.
+#[derive(Clone)]
+pub struct RedisCarts {
+    client: redis::Client,
+    connection: Arc<tokio::sync::Mutex<Option<MultiplexedConnection>>>,
+    db: DbClient,
+    ttl: Duration,
+}
+
+impl RedisCarts {
+    fn new(url: &str, ttl: Duration, telemetry: &ServiceTelemetry) -> anyhow::Result<Self> {
+        let client =
+            redis::Client::open(url).map_err(|e| anyhow::anyhow!("invalid Redis URL: {e}"))?;
+        let info = client.get_connection_info();
+        let (address, port) = match info.addr() {
+            redis::ConnectionAddr::Tcp(h, p)
+            | redis::ConnectionAddr::TcpTls {
+                host: h, port: p, ..
+            } => (Some(h.clone()), Some(*p)),
+            _ => (None, None),
+        };
+        let namespace = info.redis_settings().db().to_string();
+        Ok(Self {
+            client,
+            connection: Arc::new(tokio::sync::Mutex::new(None)),
+            db: DbClient::new(telemetry.clone(), DbSystem::Redis, namespace, address, port),
+            ttl,
+        })
+    }
+
+    async fn connection(&self) -> Result<MultiplexedConnection, StoreError> {
+        let mut slot = self.connection.lock().await;
+        if let Some(c) = slot.as_ref() {
+            return Ok(c.clone());
+        }
+        let config = redis::AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(Duration::from_millis(500)))
+            .set_response_timeout(Some(Duration::from_secs(1)));
+        let c = self
+            .client
+            .get_multiplexed_async_connection_with_config(&config)
+            .await
+            .map_err(|e| StoreError::unavailable("redis", e))?;
+        *slot = Some(c.clone());
+        Ok(c)
+    }
+
+    /// Runs one command in a span; a broken connection is dropped so the next call reconnects.
+    async fn run<T, F, Fut>(&self, op: DbOperation<'_>, command: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(MultiplexedConnection) -> Fut,
+        Fut: std::future::Future<Output = redis::RedisResult<T>>,
+    {
+        self.db
+            .run(op, async {
+                let c = self.connection().await?;
+                match command(c).await {
+                    Ok(v) => Ok(v),
+                    Err(e) => {
+                        let broken = e.is_io_error()
+                            || e.is_connection_dropped()
+                            || e.is_timeout()
+                            || e.is_unrecoverable_error();
+                        if broken {
+                            *self.connection.lock().await = None;
+                            Err(StoreError::unavailable("redis", e))
+                        } else {
+                            Err(StoreError::Query {
+                                store: "redis",
+                                code: e.code().map(str::to_owned),
+                                source: e.into(),
+                            })
+                        }
+                    }
+                }
+            })
+            .await
+    }
+
+    async fn items(&self, cart_id: &str) -> Result<Vec<CartItem>, StoreError> {
+        let key = key(cart_id);
+        let map: HashMap<i64, i64> = self
+            .run(op("HGETALL", "HGETALL cart:?"), |mut c| async move {
+                c.hgetall(key).await
+            })
+            .await?;
+        Ok(map
+            .into_iter()
+            .filter(|(_, q)| *q > 0)
+            .map(|(product_id, quantity)| CartItem {
+                product_id,
+                quantity,
+            })
+            .collect())
+    }
+
+    async fn add(&self, cart_id: &str, product_id: i64, quantity: i64) -> Result<(), StoreError> {
+        let k = key(cart_id);
+        let total: i64 = self
+            .run(op("HINCRBY", "HINCRBY cart:? ? ?"), |mut c| {
+                let k = k.clone();
+                async move { c.hincr(k, product_id, quantity).await }
+            })
+            .await?;
+        if total > MAX_QUANTITY {
+            self.run(op("HSET", "HSET cart:? ? ?"), |mut c| {
+                let k = k.clone();
+                async move { c.hset::<_, _, _, ()>(k, product_id, MAX_QUANTITY).await }
+            })
+            .await?;
+        }
+        let ttl = self.ttl.as_secs() as i64;
+        self.run(op("EXPIRE", "EXPIRE cart:? ?"), |mut c| async move {
+            c.expire::<_, ()>(k, ttl).await
+        })
+        .await
+    }
+
+    async fn remove(&self, cart_id: &str, product_id: i64) -> Result<(), StoreError> {
+        let k = key(cart_id);
+        self.run(op("HDEL", "HDEL cart:? ?"), |mut c| async move {
+            c.hdel::<_, _, ()>(k, product_id).await
+        })
+        .await
+    }
+
+    async fn clear(&self, cart_id: &str) -> Result<(), StoreError> {
+        let k = key(cart_id);
+        self.run(op("DEL", "DEL cart:?"), |mut c| async move {
+            c.del::<_, ()>(k).await
+        })
+        .await
+    }
+
+    /// PING without a span: probes are not traffic.
+    async fn ping(&self) -> Result<(), StoreError> {
+        let mut c = self.connection().await?;
+        let pong: redis::RedisResult<String> = redis::cmd("PING").query_async(&mut c).await;
+        if let Err(e) = pong {
+            *self.connection.lock().await = None;
+            return Err(StoreError::unavailable("redis", e));
+        }
+        Ok(())
+    }
+}
+
+fn op(operation: &'static str, query_text: &'static str) -> DbOperation<'static> {
+    DbOperation {
+        operation,
+        collection: None,
+        query_text,
+    }
+}
+
+/// Cart id → (expiry, product id → quantity).
+type Carts = HashMap<String, (Instant, BTreeMap<i64, i64>)>;
+
+/// Carts in process memory, with the same TTL behaviour as Redis.
+#[derive(Clone)]
+pub struct MemoryCarts {
+    carts: Arc<Mutex<Carts>>,
+    ttl: Duration,
+}
+
+impl MemoryCarts {
+    fn new(ttl: Duration) -> Self {
+        Self {
+            carts: Arc::default(),
+            ttl,
+        }
+    }
+
+    fn with<T>(
+        &self,
+        f: impl FnOnce(&mut HashMap<String, (Instant, BTreeMap<i64, i64>)>) -> T,
+    ) -> T {
+        let mut carts = self.carts.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        carts.retain(|_, (expires, _)| *expires > now);
+        f(&mut carts)
+    }
+
+    fn items(&self, cart_id: &str) -> Vec<CartItem> {
+        self.with(|carts| {
+            carts
+                .get(cart_id)
+                .map(|(_, lines)| {
+                    lines
+                        .iter()
+                        .map(|(p, q)| CartItem {
+                            product_id: *p,
+                            quantity: *q,
+                        })
+                        .collect()
+                })
+                .unwrap_or_default()
+        })
+    }
+
+    fn add(&self, cart_id: &str, product_id: i64, quantity: i64) {
+        let expires = Instant::now() + self.ttl;
+        self.with(|carts| {
+            let (exp, lines) = carts
+                .entry(cart_id.to_owned())
+                .or_insert_with(|| (expires, BTreeMap::new()));
+            *exp = expires;
+            let line = lines.entry(product_id).or_insert(0);
+            *line = (*line + quantity).min(MAX_QUANTITY);
+        });
+    }
+
+    fn remove(&self, cart_id: &str, product_id: i64) {
+        self.with(|carts| {
+            if let Some((_, lines)) = carts.get_mut(cart_id) {
+                lines.remove(&product_id);
+            }
+        });
+    }
+
+    fn clear(&self, cart_id: &str) {
+        self.with(|carts| {
+            carts.remove(cart_id);
+        });
+    }
+}

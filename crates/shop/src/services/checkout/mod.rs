@@ -1,0 +1,60 @@
+//! checkout (8016): order creation — the order and its items in one transaction, priced from
+//! the catalogue and checked against the payment — and order lookup.
+
+pub mod client;
+mod handlers;
+pub mod model;
+pub mod store;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::{get, post};
+use opentelemetry::metrics::Counter;
+
+use super::{Service, ServiceContext};
+use crate::store::SqlDatabase;
+use store::OrderStore;
+
+pub(crate) struct State {
+    orders: OrderStore,
+    orders_placed: Counter<u64>,
+    revenue: Counter<u64>,
+}
+
+pub async fn build(ctx: ServiceContext) -> anyhow::Result<Service> {
+    let sql = SqlDatabase::open(&ctx.config.database, &ctx.telemetry)?;
+    let meter = ctx.telemetry.meter();
+    let state = Arc::new(State {
+        orders: OrderStore::new(sql.clone()),
+        orders_placed: meter
+            .u64_counter("shop.orders")
+            .with_unit("{order}")
+            .with_description("Orders placed.")
+            .build(),
+        revenue: meter
+            .u64_counter("shop.revenue")
+            .with_unit("{cent}")
+            .with_description("Revenue of placed orders, in minor units of the order currency.")
+            .build(),
+    });
+    let readiness_db = sql.clone();
+    Ok(Service {
+        routes: router(state),
+        readiness: Arc::new(move || {
+            let db = readiness_db.clone();
+            Box::pin(async move { db.check().await })
+        }),
+        background: vec![Box::pin(crate::store::prepare_in_background(
+            sql,
+            ctx.shutdown.clone(),
+        ))],
+    })
+}
+
+pub(crate) fn router(state: Arc<State>) -> Router {
+    Router::new()
+        .route("/orders", post(handlers::place))
+        .route("/orders/{order_id}", get(handlers::get))
+        .with_state(state)
+}

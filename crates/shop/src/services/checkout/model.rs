@@ -1,0 +1,48 @@
+//! checkout's wire types.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub struct OrderLine {
+    pub product_id: i64,
+    pub quantity: i64,
+}
+
+/// The payment that already covers the order.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PaymentRef {
+    pub transaction_id: String,
+    pub amount_cents: i64,
+    pub card_last4: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PlaceOrder {
+    pub currency: String,
+    pub customer_email: Option<String>,
+    pub session_id: Option<String>,
+    pub items: Vec<OrderLine>,
+    pub payment: PaymentRef,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, sqlx::FromRow)]
+pub struct OrderItem {
+    pub product_id: i64,
+    pub quantity: i64,
+    pub unit_price_cents: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Order {
+    pub id: String,
+    pub status: String,
+    pub currency: String,
+    pub total_cents: i64,
+    pub item_count: i64,
+    pub customer_email: Option<String>,
+    pub session_id: Option<String>,
+    pub payment_transaction_id: String,
+    pub card_last4: Option<String>,
+    pub created_at: String,
+    pub items: Vec<OrderItem>,
+}

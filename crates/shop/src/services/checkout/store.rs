@@ -1,0 +1,193 @@
+//! Orders and their items, written in one transaction at the catalogue's current prices.
+
+use telemetry::DbOperation;
+
+use super::model::{Order, OrderItem, OrderLine, PlaceOrder};
+use crate::store::{SqlDatabase, StoreError};
+
+/// Why an order was refused before anything was written.
+#[derive(Debug, thiserror::Error)]
+pub enum PlaceError {
+    #[error("no product with id {0}")]
+    UnknownProduct(i64),
+    #[error("the order totals {expected} cents but {paid} cents were paid")]
+    AmountMismatch { expected: i64, paid: i64 },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+#[derive(sqlx::FromRow)]
+struct OrderRow {
+    id: String,
+    status: String,
+    currency: String,
+    total_cents: i64,
+    item_count: i64,
+    customer_email: Option<String>,
+    session_id: Option<String>,
+    payment_transaction_id: String,
+    card_last4: Option<String>,
+    created_at: String,
+}
+
+#[derive(Clone)]
+pub struct OrderStore {
+    sql: SqlDatabase,
+}
+
+fn op<'a>(operation: &'a str, table: &'a str, sql: &'a str) -> DbOperation<'a> {
+    DbOperation {
+        operation,
+        collection: Some(table),
+        query_text: sql,
+    }
+}
+
+impl OrderStore {
+    pub fn new(sql: SqlDatabase) -> Self {
+        Self { sql }
+    }
+
+    pub async fn place(
+        &self,
+        order_id: &str,
+        created_at: &str,
+        req: &PlaceOrder,
+    ) -> Result<Order, PlaceError> {
+        let mut tx = self.sql.begin().await?;
+
+        let placeholders: Vec<String> = (1..=req.items.len()).map(|i| format!("${i}")).collect();
+        let price_sql = format!(
+            "SELECT id, price_cents FROM products WHERE id IN ({})",
+            placeholders.join(", ")
+        );
+        let mut price_query =
+            sqlx::query_as::<_, (i64, i64)>(sqlx::AssertSqlSafe(price_sql.clone()));
+        for line in &req.items {
+            price_query = price_query.bind(line.product_id);
+        }
+        let prices = self
+            .sql
+            .run(
+                op("SELECT", "products", &price_sql),
+                price_query.fetch_all(&mut *tx),
+            )
+            .await?;
+
+        let mut items = Vec::with_capacity(req.items.len());
+        for OrderLine {
+            product_id,
+            quantity,
+        } in &req.items
+        {
+            let Some((_, price)) = prices.iter().find(|(id, _)| id == product_id) else {
+                return Err(PlaceError::UnknownProduct(*product_id));
+            };
+            items.push(OrderItem {
+                product_id: *product_id,
+                quantity: *quantity,
+                unit_price_cents: *price,
+            });
+        }
+        let total: i64 = items.iter().map(|i| i.quantity * i.unit_price_cents).sum();
+        if total != req.payment.amount_cents {
+            return Err(PlaceError::AmountMismatch {
+                expected: total,
+                paid: req.payment.amount_cents,
+            });
+        }
+        let item_count: i64 = items.iter().map(|i| i.quantity).sum();
+
+        const INSERT_ORDER: &str = "INSERT INTO orders (id, status, customer_email, session_id, currency, \
+             total_cents, item_count, payment_transaction_id, card_last4, created_at) \
+             VALUES ($1, 'placed', $2, $3, $4, $5, $6, $7, $8, $9)";
+        self.sql
+            .run(
+                op("INSERT", "orders", INSERT_ORDER),
+                sqlx::query(INSERT_ORDER)
+                    .bind(order_id.to_owned())
+                    .bind(req.customer_email.clone())
+                    .bind(req.session_id.clone())
+                    .bind(req.currency.clone())
+                    .bind(total)
+                    .bind(item_count)
+                    .bind(req.payment.transaction_id.clone())
+                    .bind(req.payment.card_last4.clone())
+                    .bind(created_at.to_owned())
+                    .execute(&mut *tx),
+            )
+            .await?;
+
+        const INSERT_ITEM: &str = "INSERT INTO order_items (order_id, product_id, quantity, unit_price_cents) \
+             VALUES ($1, $2, $3, $4)";
+        for item in &items {
+            self.sql
+                .run(
+                    op("INSERT", "order_items", INSERT_ITEM),
+                    sqlx::query(INSERT_ITEM)
+                        .bind(order_id.to_owned())
+                        .bind(item.product_id)
+                        .bind(item.quantity)
+                        .bind(item.unit_price_cents)
+                        .execute(&mut *tx),
+                )
+                .await?;
+        }
+        self.sql.commit(tx).await?;
+
+        Ok(Order {
+            id: order_id.to_owned(),
+            status: "placed".to_owned(),
+            currency: req.currency.clone(),
+            total_cents: total,
+            item_count,
+            customer_email: req.customer_email.clone(),
+            session_id: req.session_id.clone(),
+            payment_transaction_id: req.payment.transaction_id.clone(),
+            card_last4: req.payment.card_last4.clone(),
+            created_at: created_at.to_owned(),
+            items,
+        })
+    }
+
+    pub async fn get(&self, order_id: &str) -> Result<Option<Order>, StoreError> {
+        const ORDER: &str = "SELECT id, status, currency, total_cents, item_count, customer_email, session_id, \
+             payment_transaction_id, card_last4, created_at FROM orders WHERE id = $1";
+        let Some(row) = self
+            .sql
+            .run(
+                op("SELECT", "orders", ORDER),
+                sqlx::query_as::<_, OrderRow>(ORDER)
+                    .bind(order_id.to_owned())
+                    .fetch_optional(self.sql.pool()),
+            )
+            .await?
+        else {
+            return Ok(None);
+        };
+        const ITEMS: &str = "SELECT product_id, quantity, unit_price_cents FROM order_items \
+             WHERE order_id = $1 ORDER BY product_id";
+        let items = self
+            .sql
+            .run(
+                op("SELECT", "order_items", ITEMS),
+                sqlx::query_as::<_, OrderItem>(ITEMS)
+                    .bind(order_id.to_owned())
+                    .fetch_all(self.sql.pool()),
+            )
+            .await?;
+        Ok(Some(Order {
+            id: row.id,
+            status: row.status,
+            currency: row.currency,
+            total_cents: row.total_cents,
+            item_count: row.item_count,
+            customer_email: row.customer_email,
+            session_id: row.session_id,
+            payment_transaction_id: row.payment_transaction_id,
+            card_last4: row.card_last4,
+            created_at: row.created_at,
+            items,
+        }))
+    }
+}

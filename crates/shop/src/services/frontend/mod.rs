@@ -1,0 +1,51 @@
+//! frontend (8018): the shop's public API and the orchestrator of every flow.
+//! `POST /api/browse` is the baseline flow, `POST /api/checkout` the demo flow.
+
+pub mod client;
+mod handlers;
+pub mod model;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::{get, post};
+
+use super::cart::client::CartClient;
+use super::checkout::client::CheckoutClient;
+use super::payment::client::PaymentClient;
+use super::product_catalog::client::ProductCatalogClient;
+use super::{Service, ServiceContext};
+use crate::server::always_ready;
+
+pub(crate) struct State {
+    cart: CartClient,
+    catalog: ProductCatalogClient,
+    payment: PaymentClient,
+    checkout: CheckoutClient,
+}
+
+pub async fn build(ctx: ServiceContext) -> anyhow::Result<Service> {
+    let state = Arc::new(State {
+        cart: CartClient::new(&ctx),
+        catalog: ProductCatalogClient::new(&ctx),
+        payment: PaymentClient::new(&ctx),
+        checkout: CheckoutClient::new(&ctx),
+    });
+    Ok(Service {
+        routes: router(state),
+        readiness: always_ready(),
+        background: Vec::new(),
+    })
+}
+
+pub(crate) fn router(state: Arc<State>) -> Router {
+    Router::new()
+        .route("/api/browse", post(handlers::browse))
+        .route("/api/checkout", post(handlers::checkout))
+        .route("/api/products", get(handlers::products))
+        .route("/api/products/{id}", get(handlers::product))
+        .route("/api/cart/{cart_id}", get(handlers::view_cart))
+        .route("/api/cart/{cart_id}/items", post(handlers::add_to_cart))
+        .route("/api/orders/{order_id}", get(handlers::order))
+        .with_state(state)
+}

@@ -1,0 +1,155 @@
+//! The services. Every one has the same shape: `mod.rs` builds its state and router,
+//! `handlers.rs` answers requests, `model.rs` holds its wire types, `client.rs` is how other
+//! services call it, and `store.rs` (where it has one) is its data.
+
+pub mod cart;
+pub mod checkout;
+pub mod frontend;
+pub mod load_generator;
+pub mod payment;
+pub mod product_catalog;
+
+use std::sync::Arc;
+
+use axum::Router;
+use futures::future::BoxFuture;
+use telemetry::{HttpClient, ServiceTelemetry, Upstream};
+use tokio::sync::watch;
+
+use crate::config::{ServiceName, ShopConfig};
+use crate::server::Readiness;
+
+/// What a service is built from.
+#[derive(Clone)]
+pub struct ServiceContext {
+    pub name: ServiceName,
+    pub telemetry: ServiceTelemetry,
+    pub config: Arc<ShopConfig>,
+    pub http: HttpClient,
+    /// Turns `true` when the process shuts down.
+    pub shutdown: watch::Receiver<bool>,
+}
+
+impl ServiceContext {
+    pub fn new(
+        name: ServiceName,
+        telemetry: ServiceTelemetry,
+        config: Arc<ShopConfig>,
+        shutdown: watch::Receiver<bool>,
+    ) -> Self {
+        let http = HttpClient::new(telemetry.clone(), config.request_timeout);
+        Self {
+            name,
+            telemetry,
+            config,
+            http,
+            shutdown,
+        }
+    }
+
+    /// How this service reaches another one.
+    pub fn upstream(&self, service: ServiceName) -> Upstream {
+        Upstream::new(service.as_str(), self.config.url(service))
+    }
+}
+
+/// A built service: its routes, its readiness check, and tasks to run beside the server.
+pub struct Service {
+    pub routes: Router,
+    pub readiness: Readiness,
+    pub background: Vec<BoxFuture<'static, ()>>,
+}
+
+/// Builds the named service.
+pub async fn build(ctx: ServiceContext) -> anyhow::Result<Service> {
+    match ctx.name {
+        ServiceName::LoadGenerator => load_generator::build(ctx).await,
+        ServiceName::Frontend => frontend::build(ctx).await,
+        ServiceName::Cart => cart::build(ctx).await,
+        ServiceName::ProductCatalog => product_catalog::build(ctx).await,
+        ServiceName::Checkout => checkout::build(ctx).await,
+        ServiceName::Payment => payment::build(ctx).await,
+    }
+}
+
+/// Turns a peer's error answer into ours: its 4xx keep their status and code (the shopper
+/// sees "out of stock", not "bad gateway"); its 5xx become 502, an unreachable peer 503 and
+/// a slow one 504 — never a 200 that hides the failure.
+pub(crate) fn upstream_error(
+    upstream: &Upstream,
+    response: &telemetry::ClientResponse,
+) -> crate::error::ApiError {
+    use crate::error::{ApiError, ErrorBody};
+    use http::StatusCode;
+    let peer = upstream.service;
+    if response.status.is_client_error() {
+        return match response.json::<ErrorBody>() {
+            Ok(body) => ApiError::new(response.status, body.error.code, body.error.message),
+            Err(_) => ApiError::new(
+                response.status,
+                "upstream_rejected",
+                format!("{peer} refused the request"),
+            ),
+        };
+    }
+    let status = if response.status == StatusCode::SERVICE_UNAVAILABLE {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::BAD_GATEWAY
+    };
+    ApiError::new(
+        status,
+        "upstream_error",
+        format!("{peer} failed with status {}", response.status.as_u16()),
+    )
+}
+
+/// A call that got no answer at all.
+pub(crate) fn unreachable(e: telemetry::ClientError) -> crate::error::ApiError {
+    use crate::error::ApiError;
+    use http::StatusCode;
+    let status = match e {
+        telemetry::ClientError::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
+        _ => StatusCode::SERVICE_UNAVAILABLE,
+    };
+    let message = e.to_string();
+    ApiError::new(status, "upstream_unavailable", message).with_source(e)
+}
+
+/// One typed call to a peer: 2xx bodies decode into `T` (an empty body decodes as `null`,
+/// so `()` works for 204); everything else becomes the matching [`ApiError`].
+///
+/// [`ApiError`]: crate::error::ApiError
+pub(crate) async fn call<T, B>(
+    http: &HttpClient,
+    upstream: &Upstream,
+    method: http::Method,
+    template: &str,
+    path: &str,
+    body: Option<&B>,
+) -> Result<T, crate::error::ApiError>
+where
+    T: serde::de::DeserializeOwned,
+    B: serde::Serialize + ?Sized,
+{
+    let response = http
+        .send(upstream, method, template, path, body)
+        .await
+        .map_err(unreachable)?;
+    if !response.status.is_success() {
+        return Err(upstream_error(upstream, &response));
+    }
+    let body: &[u8] = if response.body.is_empty() {
+        b"null"
+    } else {
+        &response.body
+    };
+    serde_json::from_slice(body).map_err(|e| {
+        crate::error::ApiError::new(
+            http::StatusCode::BAD_GATEWAY,
+            "upstream_invalid",
+            format!("{} answered with an unexpected body", upstream.service),
+        )
+        .with_source(e)
+    })
+}

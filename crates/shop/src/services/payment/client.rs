@@ -1,0 +1,36 @@
+//! How other services charge a card.
+
+use http::Method;
+use telemetry::{HttpClient, Upstream};
+
+use super::model::{Charge, ChargeRequest};
+use crate::config::ServiceName;
+use crate::error::ApiError;
+use crate::services::{ServiceContext, call};
+
+#[derive(Clone)]
+pub struct PaymentClient {
+    http: HttpClient,
+    upstream: Upstream,
+}
+
+impl PaymentClient {
+    pub fn new(ctx: &ServiceContext) -> Self {
+        Self {
+            http: ctx.http.clone(),
+            upstream: ctx.upstream(ServiceName::Payment),
+        }
+    }
+
+    pub async fn charge(&self, request: &ChargeRequest) -> Result<Charge, ApiError> {
+        call(
+            &self.http,
+            &self.upstream,
+            Method::POST,
+            "/charge",
+            "/charge",
+            Some(request),
+        )
+        .await
+    }
+}

@@ -1,0 +1,214 @@
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::State;
+use http::StatusCode;
+use opentelemetry::KeyValue;
+use rand::Rng;
+
+use super::model::{Card, Charge, ChargeRequest};
+use crate::error::{ApiError, ApiJson, ApiResult};
+
+/// The card that is always declined, for tests and demos.
+pub const DECLINED_TEST_CARD: &str = "4000000000000002";
+
+/// The largest charge the gateway accepts: $100,000.00.
+const MAX_AMOUNT_CENTS: i64 = 10_000_000;
+
+pub(super) async fn charge(
+    State(state): State<Arc<super::State>>,
+    ApiJson(req): ApiJson<ChargeRequest>,
+) -> ApiResult<Json<Charge>> {
+    if req.amount_cents <= 0 || req.amount_cents > MAX_AMOUNT_CENTS {
+        return Err(ApiError::bad_request(
+            "invalid_amount",
+            format!("amount_cents must be between 1 and {MAX_AMOUNT_CENTS}"),
+        ));
+    }
+    if !is_currency_code(&req.currency) {
+        return Err(ApiError::bad_request(
+            "invalid_currency",
+            "currency must be a three-letter ISO 4217 code",
+        ));
+    }
+    let brand = validate_card(&req.card, current_year_month())?;
+    let last4 = req.card.number.last4();
+
+    let (min, max) = state.config.latency;
+    let (latency, roll) = {
+        let mut rng = rand::rng();
+        let ms = rng.random_range(min.as_millis()..=max.as_millis().max(min.as_millis()));
+        (Duration::from_millis(ms as u64), rng.random::<f64>())
+    };
+    tokio::time::sleep(latency).await;
+
+    let declined =
+        req.card.number.digits() == DECLINED_TEST_CARD || roll < state.config.decline_rate;
+    let outcome = if declined { "declined" } else { "approved" };
+    let attrs = [
+        KeyValue::new("payment.outcome", outcome),
+        KeyValue::new("payment.card.brand", brand),
+        KeyValue::new("currency", req.currency.clone()),
+    ];
+    state.charges.add(1, &attrs);
+    if declined {
+        state.declines.add(1, &attrs);
+        tracing::warn!(card_last4 = %last4, amount_cents = req.amount_cents, "card declined");
+        return Err(ApiError::new(
+            StatusCode::PAYMENT_REQUIRED,
+            "card_declined",
+            "the card was declined",
+        ));
+    }
+    let transaction_id = format!("txn_{}", uuid::Uuid::new_v4().simple());
+    tracing::info!(card_last4 = %last4, amount_cents = req.amount_cents, %transaction_id, "charge approved");
+    Ok(Json(Charge {
+        transaction_id,
+        status: "approved".to_owned(),
+        amount_cents: req.amount_cents,
+        currency: req.currency,
+        card_brand: brand.to_owned(),
+        card_last4: last4,
+    }))
+}
+
+fn is_currency_code(s: &str) -> bool {
+    s.len() == 3 && s.chars().all(|c| c.is_ascii_uppercase())
+}
+
+fn current_year_month() -> (u32, u32) {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
+    let formatted =
+        humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + Duration::from_secs(secs))
+            .to_string();
+    let year = formatted[0..4].parse().unwrap_or(2026);
+    let month = formatted[5..7].parse().unwrap_or(1);
+    (year, month)
+}
+
+/// Checks number (length, digits, Luhn), CVV and expiry; returns the brand.
+pub(crate) fn validate_card(
+    card: &Card,
+    (year, month): (u32, u32),
+) -> Result<&'static str, ApiError> {
+    let digits = card.number.digits();
+    if !(12..=19).contains(&digits.len()) || !digits.chars().all(|c| c.is_ascii_digit()) {
+        return Err(ApiError::bad_request(
+            "invalid_card",
+            "card number must be 12 to 19 digits",
+        ));
+    }
+    if !luhn_valid(&digits) {
+        return Err(ApiError::bad_request(
+            "invalid_card",
+            "card number fails the Luhn check",
+        ));
+    }
+    if !card.cvv.is_valid() {
+        return Err(ApiError::bad_request(
+            "invalid_card",
+            "cvv must be 3 or 4 digits",
+        ));
+    }
+    if !(1..=12).contains(&card.exp_month) {
+        return Err(ApiError::bad_request(
+            "invalid_card",
+            "exp_month must be 1 to 12",
+        ));
+    }
+    if (card.exp_year, card.exp_month) < (year, month) {
+        return Err(ApiError::bad_request(
+            "card_expired",
+            "the card has expired",
+        ));
+    }
+    Ok(match digits.as_bytes()[0] {
+        b'4' => "visa",
+        b'5' | b'2' => "mastercard",
+        b'3' => "amex",
+        _ => "other",
+    })
+}
+
+pub(crate) fn luhn_valid(digits: &str) -> bool {
+    let mut sum = 0;
+    for (i, c) in digits.chars().rev().enumerate() {
+        let Some(mut d) = c.to_digit(10) else {
+            return false;
+        };
+        if i % 2 == 1 {
+            d *= 2;
+            if d > 9 {
+                d -= 9;
+            }
+        }
+        sum += d;
+    }
+    sum % 10 == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::services::payment::model::{CardNumber, Cvv};
+
+    fn card(number: &str) -> Card {
+        Card {
+            number: CardNumber::new(number),
+            cvv: Cvv::new("123"),
+            exp_month: 12,
+            exp_year: 2030,
+        }
+    }
+
+    #[test]
+    fn luhn_accepts_test_cards_and_rejects_typos() {
+        assert!(luhn_valid("4242424242424242"));
+        assert!(luhn_valid("4000000000000002"));
+        assert!(luhn_valid("5555555555554444"));
+        assert!(!luhn_valid("4242424242424241"));
+    }
+
+    #[test]
+    fn cards_are_validated() {
+        let now = (2026, 11);
+        assert_eq!(
+            validate_card(&card("4242 4242 4242 4242"), now).ok(),
+            Some("visa")
+        );
+        assert_eq!(
+            validate_card(&card("4242424242424241"), now)
+                .map_err(|e| e.code)
+                .err()
+                .as_deref(),
+            Some("invalid_card")
+        );
+        assert!(validate_card(&card("42424242abcd4242"), now).is_err());
+        let mut expired = card("4242424242424242");
+        expired.exp_year = 2026;
+        expired.exp_month = 10;
+        assert_eq!(
+            validate_card(&expired, now)
+                .map_err(|e| e.code)
+                .err()
+                .as_deref(),
+            Some("card_expired")
+        );
+        let mut bad_cvv = card("4242424242424242");
+        bad_cvv.cvv = Cvv::new("12a");
+        assert!(validate_card(&bad_cvv, now).is_err());
+    }
+
+    #[test]
+    fn card_details_never_print() {
+        let c = card("4242424242424242");
+        let printed = format!("{c:?}");
+        assert!(printed.contains("****4242"), "{printed}");
+        assert!(!printed.contains("424242424242"), "{printed}");
+        assert!(!printed.contains("123"), "{printed}");
+    }
+}

@@ -1,0 +1,50 @@
+//! payment (8017): a simulated card gateway — 100–200 ms of latency, about 1% declines (402),
+//! validation of amount, currency and card (Luhn), a transaction id for every approval.
+
+pub mod client;
+mod handlers;
+pub mod model;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::post;
+use opentelemetry::metrics::Counter;
+
+use super::{Service, ServiceContext};
+use crate::config::PaymentConfig;
+use crate::server::always_ready;
+
+pub(crate) struct State {
+    config: PaymentConfig,
+    declines: Counter<u64>,
+    charges: Counter<u64>,
+}
+
+pub async fn build(ctx: ServiceContext) -> anyhow::Result<Service> {
+    let meter = ctx.telemetry.meter();
+    let state = Arc::new(State {
+        config: ctx.config.payment.clone(),
+        declines: meter
+            .u64_counter("shop.payment.declines")
+            .with_unit("{charge}")
+            .with_description("Card charges the gateway declined.")
+            .build(),
+        charges: meter
+            .u64_counter("shop.payment.charges")
+            .with_unit("{charge}")
+            .with_description("Card charges attempted, by outcome.")
+            .build(),
+    });
+    Ok(Service {
+        routes: router(state),
+        readiness: always_ready(),
+        background: Vec::new(),
+    })
+}
+
+pub(crate) fn router(state: Arc<State>) -> Router {
+    Router::new()
+        .route("/charge", post(handlers::charge))
+        .with_state(state)
+}

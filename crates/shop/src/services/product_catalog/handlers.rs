@@ -1,0 +1,158 @@
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+
+use super::model::{
+    ListQuery, Product, ProductList, RecommendationQuery, Recommendations, SearchQuery,
+};
+use super::store::Filter;
+use crate::error::{ApiError, ApiPath, ApiQuery, ApiResult};
+
+const MAX_LIMIT: i64 = 100;
+const DEFAULT_LIMIT: i64 = 20;
+const MAX_IDS: usize = 50;
+/// Recommendations come from this category when no product is given.
+const DEFAULT_CATEGORY: &str = "electronics";
+
+fn limit(l: Option<i64>, default: i64) -> ApiResult<i64> {
+    match l {
+        None => Ok(default),
+        Some(l) if (1..=MAX_LIMIT).contains(&l) => Ok(l),
+        Some(_) => Err(ApiError::bad_request(
+            "invalid_limit",
+            format!("limit must be 1 to {MAX_LIMIT}"),
+        )),
+    }
+}
+
+fn parse_ids(ids: &str) -> ApiResult<Vec<i64>> {
+    let parsed: Result<Vec<i64>, _> = ids
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse::<i64>())
+        .collect();
+    match parsed {
+        Ok(v) if !v.is_empty() && v.len() <= MAX_IDS && v.iter().all(|id| *id > 0) => Ok(v),
+        _ => Err(ApiError::bad_request(
+            "invalid_ids",
+            format!("ids must be 1 to {MAX_IDS} positive integers separated by commas"),
+        )),
+    }
+}
+
+pub(super) async fn list(
+    State(s): State<Arc<super::State>>,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> ApiResult<Json<ProductList>> {
+    let ids = q
+        .ids
+        .as_deref()
+        .map(parse_ids)
+        .transpose()?
+        .unwrap_or_default();
+    for p in [q.min_price_cents, q.max_price_cents].into_iter().flatten() {
+        if p < 0 {
+            return Err(ApiError::bad_request(
+                "invalid_price",
+                "prices must not be negative",
+            ));
+        }
+    }
+    let offset = q.offset.unwrap_or(0);
+    if offset < 0 {
+        return Err(ApiError::bad_request(
+            "invalid_offset",
+            "offset must not be negative",
+        ));
+    }
+    let filter = Filter {
+        category: q.category.filter(|c| !c.is_empty()),
+        min_price_cents: q.min_price_cents,
+        max_price_cents: q.max_price_cents,
+        limit: limit(
+            q.limit,
+            if ids.is_empty() {
+                DEFAULT_LIMIT
+            } else {
+                ids.len() as i64
+            },
+        )?,
+        ids,
+        offset,
+    };
+    let products = s.products.list(&filter).await?;
+    Ok(Json(ProductList {
+        count: products.len(),
+        products,
+    }))
+}
+
+pub(super) async fn get(
+    State(s): State<Arc<super::State>>,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<Product>> {
+    s.products
+        .get(id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found("product", format!("no product with id {id}")))
+}
+
+pub(super) async fn search(
+    State(s): State<Arc<super::State>>,
+    ApiQuery(q): ApiQuery<SearchQuery>,
+) -> ApiResult<Json<ProductList>> {
+    let text = q.q.trim();
+    if text.is_empty() || text.len() > 100 {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            "q must be 1 to 100 characters",
+        ));
+    }
+    let products = s
+        .products
+        .search(text, limit(q.limit, DEFAULT_LIMIT)?)
+        .await?;
+    Ok(Json(ProductList {
+        count: products.len(),
+        products,
+    }))
+}
+
+pub(super) async fn recommendations(
+    State(s): State<Arc<super::State>>,
+    ApiQuery(q): ApiQuery<RecommendationQuery>,
+) -> ApiResult<Json<Recommendations>> {
+    let limit = limit(q.limit, 4)?;
+    let recommendations = match q.product_id {
+        Some(id) if id <= 0 => {
+            return Err(ApiError::bad_request(
+                "invalid_product_id",
+                "product_id must be positive",
+            ));
+        }
+        Some(id) => {
+            if s.products.get(id).await?.is_none() {
+                return Err(ApiError::not_found(
+                    "product",
+                    format!("no product with id {id}"),
+                ));
+            }
+            s.products.similar(id, limit).await?
+        }
+        None => {
+            let category = q
+                .category
+                .as_deref()
+                .filter(|c| !c.is_empty())
+                .unwrap_or(DEFAULT_CATEGORY);
+            s.products.top_in_category(category, limit).await?
+        }
+    };
+    Ok(Json(Recommendations {
+        product_id: q.product_id,
+        recommendations,
+    }))
+}

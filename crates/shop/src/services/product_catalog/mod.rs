@@ -1,0 +1,49 @@
+//! product-catalog (8014): the seeded catalogue in PostgreSQL (or the embedded SQLite) —
+//! listing with filters, product detail, search, and `/products/recommendations`, the route
+//! the Black Friday story degrades.
+
+pub mod client;
+mod handlers;
+pub mod model;
+pub mod store;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::get;
+
+use super::{Service, ServiceContext};
+use crate::store::SqlDatabase;
+use store::ProductStore;
+
+pub(crate) struct State {
+    products: ProductStore,
+}
+
+pub async fn build(ctx: ServiceContext) -> anyhow::Result<Service> {
+    let sql = SqlDatabase::open(&ctx.config.database, &ctx.telemetry)?;
+    let state = Arc::new(State {
+        products: ProductStore::new(sql.clone()),
+    });
+    let readiness_db = sql.clone();
+    Ok(Service {
+        routes: router(state),
+        readiness: Arc::new(move || {
+            let db = readiness_db.clone();
+            Box::pin(async move { db.check().await })
+        }),
+        background: vec![Box::pin(crate::store::prepare_in_background(
+            sql,
+            ctx.shutdown.clone(),
+        ))],
+    })
+}
+
+pub(crate) fn router(state: Arc<State>) -> Router {
+    Router::new()
+        .route("/products", get(handlers::list))
+        .route("/products/search", get(handlers::search))
+        .route("/products/recommendations", get(handlers::recommendations))
+        .route("/products/{id}", get(handlers::get))
+        .with_state(state)
+}

@@ -1,0 +1,165 @@
+//! Products in PostgreSQL or SQLite.
+
+use telemetry::DbOperation;
+
+use super::model::Product;
+use crate::store::{SqlDatabase, StoreError};
+
+const COLUMNS: &str = "id, sku, name, description, category, price_cents, currency, stock";
+
+/// Validated filters for a product listing.
+#[derive(Debug, Default, Clone)]
+pub struct Filter {
+    pub category: Option<String>,
+    pub min_price_cents: Option<i64>,
+    pub max_price_cents: Option<i64>,
+    pub ids: Vec<i64>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+#[derive(Clone)]
+pub struct ProductStore {
+    sql: SqlDatabase,
+}
+
+enum Bind {
+    Int(i64),
+    Text(String),
+}
+
+impl ProductStore {
+    pub fn new(sql: SqlDatabase) -> Self {
+        Self { sql }
+    }
+
+    pub fn database(&self) -> &SqlDatabase {
+        &self.sql
+    }
+
+    pub async fn list(&self, f: &Filter) -> Result<Vec<Product>, StoreError> {
+        let mut clauses = Vec::new();
+        let mut binds = Vec::new();
+        let next = |b: Bind, binds: &mut Vec<Bind>| {
+            binds.push(b);
+            format!("${}", binds.len())
+        };
+        if let Some(c) = &f.category {
+            let p = next(Bind::Text(c.clone()), &mut binds);
+            clauses.push(format!("category = {p}"));
+        }
+        if let Some(min) = f.min_price_cents {
+            let p = next(Bind::Int(min), &mut binds);
+            clauses.push(format!("price_cents >= {p}"));
+        }
+        if let Some(max) = f.max_price_cents {
+            let p = next(Bind::Int(max), &mut binds);
+            clauses.push(format!("price_cents <= {p}"));
+        }
+        if !f.ids.is_empty() {
+            let ps: Vec<String> = f
+                .ids
+                .iter()
+                .map(|id| next(Bind::Int(*id), &mut binds))
+                .collect();
+            clauses.push(format!("id IN ({})", ps.join(", ")));
+        }
+        let limit = next(Bind::Int(f.limit), &mut binds);
+        let offset = next(Bind::Int(f.offset), &mut binds);
+        let where_clause = if clauses.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", clauses.join(" AND "))
+        };
+        let sql = format!(
+            "SELECT {COLUMNS} FROM products{where_clause} ORDER BY id LIMIT {limit} OFFSET {offset}"
+        );
+        let mut query = sqlx::query_as::<_, Product>(sqlx::AssertSqlSafe(sql.clone()));
+        for b in binds {
+            query = match b {
+                Bind::Int(v) => query.bind(v),
+                Bind::Text(v) => query.bind(v),
+            };
+        }
+        self.sql
+            .run(select(&sql), query.fetch_all(self.sql.pool()))
+            .await
+    }
+
+    pub async fn get(&self, id: i64) -> Result<Option<Product>, StoreError> {
+        const SQL: &str = "SELECT id, sku, name, description, category, price_cents, currency, stock FROM products WHERE id = $1";
+        self.sql
+            .run(
+                select(SQL),
+                sqlx::query_as::<_, Product>(SQL)
+                    .bind(id)
+                    .fetch_optional(self.sql.pool()),
+            )
+            .await
+    }
+
+    /// Case-insensitive match on name and description.
+    pub async fn search(&self, text: &str, limit: i64) -> Result<Vec<Product>, StoreError> {
+        const SQL: &str = "SELECT id, sku, name, description, category, price_cents, currency, stock FROM products \
+             WHERE LOWER(name) LIKE $1 ESCAPE '\\' OR LOWER(description) LIKE $1 ESCAPE '\\' ORDER BY id LIMIT $2";
+        let pattern = format!("%{}%", escape_like(&text.to_lowercase()));
+        self.sql
+            .run(
+                select(SQL),
+                sqlx::query_as::<_, Product>(SQL)
+                    .bind(pattern)
+                    .bind(limit)
+                    .fetch_all(self.sql.pool()),
+            )
+            .await
+    }
+
+    /// In-stock products of the same category as `product_id`, best stocked first.
+    pub async fn similar(&self, product_id: i64, limit: i64) -> Result<Vec<Product>, StoreError> {
+        const SQL: &str = "SELECT id, sku, name, description, category, price_cents, currency, stock FROM products \
+             WHERE category = (SELECT category FROM products WHERE id = $1) AND id <> $1 AND stock > 0 \
+             ORDER BY stock DESC, id LIMIT $2";
+        self.sql
+            .run(
+                select(SQL),
+                sqlx::query_as::<_, Product>(SQL)
+                    .bind(product_id)
+                    .bind(limit)
+                    .fetch_all(self.sql.pool()),
+            )
+            .await
+    }
+
+    /// The best-stocked products of a category.
+    pub async fn top_in_category(
+        &self,
+        category: &str,
+        limit: i64,
+    ) -> Result<Vec<Product>, StoreError> {
+        const SQL: &str = "SELECT id, sku, name, description, category, price_cents, currency, stock FROM products \
+             WHERE category = $1 AND stock > 0 ORDER BY stock DESC, id LIMIT $2";
+        self.sql
+            .run(
+                select(SQL),
+                sqlx::query_as::<_, Product>(SQL)
+                    .bind(category.to_owned())
+                    .bind(limit)
+                    .fetch_all(self.sql.pool()),
+            )
+            .await
+    }
+}
+
+fn select(sql: &str) -> DbOperation<'_> {
+    DbOperation {
+        operation: "SELECT",
+        collection: Some("products"),
+        query_text: sql,
+    }
+}
+
+fn escape_like(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}

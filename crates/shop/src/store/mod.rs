@@ -1,0 +1,279 @@
+//! The shop's relational store: one schema for PostgreSQL and the embedded SQLite, migrations
+//! and seed data applied at start-up, and a CLIENT span around every query.
+
+pub mod catalog_seed;
+mod schema;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{Any, AnyPool, Transaction};
+use telemetry::{DbClient, DbFailure, DbOperation, DbSystem, ServiceTelemetry};
+use tokio::sync::OnceCell;
+
+use crate::config::Database;
+use crate::error::ApiError;
+
+/// Why a store operation failed, in the terms a handler needs.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The store cannot be reached: the request fails fast with 503.
+    #[error("{store} is unavailable")]
+    Unavailable {
+        store: &'static str,
+        #[source]
+        source: anyhow::Error,
+    },
+    /// A constraint refused the write (unknown product, duplicate, check).
+    #[error("constraint violated: {}", constraint.as_deref().unwrap_or("unnamed"))]
+    Constraint {
+        constraint: Option<String>,
+        kind: ConstraintKind,
+        #[source]
+        source: anyhow::Error,
+    },
+    #[error("{store} query failed")]
+    Query {
+        store: &'static str,
+        code: Option<String>,
+        #[source]
+        source: anyhow::Error,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConstraintKind {
+    ForeignKey,
+    Unique,
+    Check,
+    Other,
+}
+
+impl StoreError {
+    pub fn unavailable(store: &'static str, source: impl Into<anyhow::Error>) -> Self {
+        StoreError::Unavailable {
+            store,
+            source: source.into(),
+        }
+    }
+
+    fn from_sqlx(e: sqlx::Error) -> Self {
+        match e {
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_)
+            | sqlx::Error::WorkerCrashed => StoreError::unavailable("database", e),
+            sqlx::Error::Database(db) => {
+                let kind = match db.kind() {
+                    sqlx::error::ErrorKind::ForeignKeyViolation => Some(ConstraintKind::ForeignKey),
+                    sqlx::error::ErrorKind::UniqueViolation => Some(ConstraintKind::Unique),
+                    sqlx::error::ErrorKind::CheckViolation => Some(ConstraintKind::Check),
+                    sqlx::error::ErrorKind::NotNullViolation => Some(ConstraintKind::Other),
+                    _ => None,
+                };
+                let code = db.code().map(|c| c.into_owned());
+                let constraint = db.constraint().map(str::to_owned);
+                let source = anyhow::Error::from(sqlx::Error::Database(db));
+                match kind {
+                    Some(kind) => StoreError::Constraint {
+                        constraint,
+                        kind,
+                        source,
+                    },
+                    None => StoreError::Query {
+                        store: "database",
+                        code,
+                        source,
+                    },
+                }
+            }
+            other => StoreError::Query {
+                store: "database",
+                code: None,
+                source: other.into(),
+            },
+        }
+    }
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        StoreError::from_sqlx(e)
+    }
+}
+
+impl DbFailure for StoreError {
+    fn error_type(&self) -> &'static str {
+        match self {
+            StoreError::Unavailable { .. } => "unavailable",
+            StoreError::Constraint { .. } => "constraint_violation",
+            StoreError::Query { .. } => "query_error",
+        }
+    }
+
+    fn status_code(&self) -> Option<String> {
+        match self {
+            StoreError::Query { code, .. } => code.clone(),
+            _ => None,
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable { store, source } => ApiError::unavailable(store, source),
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+/// Runs a sqlx future with no `tracing` subscriber. sqlx's SQLite driver carries the caller's
+/// span into its own worker thread and drops it there, where a different dispatch is the
+/// default; tracing-subscriber then closes the span's parent in the wrong registry and
+/// panics. Our own CLIENT span is made around the call, so sqlx needs none of ours.
+fn isolated<F: Future>(fut: F) -> tracing::instrument::WithDispatch<F> {
+    use tracing::instrument::WithSubscriber as _;
+    fut.with_subscriber(tracing::subscriber::NoSubscriber::default())
+}
+
+/// A pool on PostgreSQL or SQLite that creates its schema once, lazily: a service whose
+/// database is down still starts, reports not-ready, and recovers when the database returns.
+#[derive(Clone)]
+pub struct SqlDatabase {
+    pool: AnyPool,
+    db: DbClient,
+    postgres: bool,
+    prepared: Arc<OnceCell<()>>,
+}
+
+impl SqlDatabase {
+    pub fn open(config: &Database, telemetry: &ServiceTelemetry) -> anyhow::Result<Self> {
+        install_default_drivers();
+        let (url, db, postgres) = match config {
+            Database::Postgres { url } => {
+                let parsed = reqwest::Url::parse(url)
+                    .map_err(|e| anyhow::anyhow!("invalid PostgreSQL URL: {e}"))?;
+                let name = parsed.path().trim_start_matches('/');
+                let name = if name.is_empty() {
+                    parsed.username()
+                } else {
+                    name
+                };
+                let db = DbClient::new(
+                    telemetry.clone(),
+                    DbSystem::Postgresql,
+                    name,
+                    parsed.host_str().map(str::to_owned),
+                    Some(parsed.port().unwrap_or(5432)),
+                );
+                (url.clone(), db, true)
+            }
+            Database::Sqlite { path } => {
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir)?;
+                }
+                let db = DbClient::new(
+                    telemetry.clone(),
+                    DbSystem::Sqlite,
+                    path.display().to_string(),
+                    None,
+                    None,
+                );
+                (format!("sqlite://{}?mode=rwc", path.display()), db, false)
+            }
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(if postgres { 10 } else { 4 })
+            .min_connections(0)
+            .acquire_timeout(Duration::from_secs(2))
+            .connect_lazy(&url)?;
+        Ok(Self {
+            pool,
+            db,
+            postgres,
+            prepared: Arc::new(OnceCell::new()),
+        })
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Creates the schema and seeds the catalogue, once per process; retried on the next call
+    /// while the database is down.
+    pub async fn prepare(&self) -> Result<(), StoreError> {
+        self.prepared
+            .get_or_try_init(|| isolated(schema::migrate(&self.pool, self.postgres)))
+            .await
+            .map(|_| ())
+            .map_err(StoreError::from)
+    }
+
+    /// Readiness: the database answers and the schema is in place.
+    pub async fn check(&self) -> Result<(), String> {
+        isolated(sqlx::query("SELECT 1").execute(&self.pool))
+            .await
+            .map_err(|e| format!("database unreachable: {e}"))?;
+        self.prepare()
+            .await
+            .map_err(|e| format!("database schema not ready: {e:#}"))
+    }
+
+    /// Runs one statement inside a CLIENT span.
+    pub async fn run<T>(
+        &self,
+        op: DbOperation<'_>,
+        query: impl Future<Output = Result<T, sqlx::Error>>,
+    ) -> Result<T, StoreError> {
+        self.prepare().await?;
+        self.db
+            .run(op, async {
+                isolated(query).await.map_err(StoreError::from)
+            })
+            .await
+    }
+
+    /// Starts a transaction; its statements go through [`run`](Self::run) too.
+    pub async fn begin(&self) -> Result<Transaction<'static, Any>, StoreError> {
+        self.prepare().await?;
+        Ok(isolated(self.pool.begin()).await?)
+    }
+
+    /// Commits inside a span of its own, so the trace shows where the transaction ended.
+    pub async fn commit(&self, tx: Transaction<'static, Any>) -> Result<(), StoreError> {
+        self.run(
+            DbOperation {
+                operation: "COMMIT",
+                collection: None,
+                query_text: "COMMIT",
+            },
+            tx.commit(),
+        )
+        .await
+    }
+}
+
+/// Creates the schema as soon as the database answers, so the first request does not pay for
+/// it; retries every two seconds while the database is down, stops at shutdown.
+pub async fn prepare_in_background(
+    sql: SqlDatabase,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        match sql.prepare().await {
+            Ok(()) => return,
+            Err(e) => {
+                tracing::warn!(error = %format!("{e:#}"), "database not ready; retrying in 2 s")
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+            _ = shutdown.wait_for(|stop| *stop) => return,
+        }
+    }
+}

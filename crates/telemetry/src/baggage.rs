@@ -1,0 +1,69 @@
+//! Copies the shop's correlation baggage onto every span and log record.
+//!
+//! The load generator (or a client header) puts `traffic.type` and `session.id` into W3C
+//! baggage; every service propagates it. Setting the attributes in a span processor, from the
+//! parent context the span starts in, puts them on every span of every service — database spans
+//! included — without any instrumentation site having to remember them.
+
+use std::time::Duration;
+
+use opentelemetry::baggage::BaggageExt;
+use opentelemetry::logs::LogRecord as _;
+use opentelemetry::trace::Span as _;
+use opentelemetry::{Context, InstrumentationScope, KeyValue};
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::logs::{LogProcessor, SdkLogRecord};
+use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
+
+/// The baggage keys copied to attributes, with the same names.
+pub const CORRELATION_KEYS: &[&str] = &["traffic.type", "session.id"];
+
+/// Baggage key and attribute naming the kind of traffic: `baseline` or `demo`.
+pub const TRAFFIC_TYPE: &str = "traffic.type";
+
+/// Reads one correlation value from a context's baggage.
+pub fn baggage_value(cx: &Context, key: &str) -> Option<String> {
+    cx.baggage().get(key).map(|v| v.as_str().to_owned())
+}
+
+#[derive(Debug)]
+pub(crate) struct BaggageSpanAttributes;
+
+impl SpanProcessor for BaggageSpanAttributes {
+    fn on_start(&self, span: &mut Span, cx: &Context) {
+        for key in CORRELATION_KEYS {
+            if let Some(v) = baggage_value(cx, key) {
+                span.set_attribute(KeyValue::new(*key, v));
+            }
+        }
+    }
+
+    fn on_end(&self, _span: SpanData) {}
+
+    fn force_flush(&self) -> OTelSdkResult {
+        Ok(())
+    }
+
+    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
+        Ok(())
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct BaggageLogAttributes;
+
+impl LogProcessor for BaggageLogAttributes {
+    fn emit(&self, record: &mut SdkLogRecord, _scope: &InstrumentationScope) {
+        Context::map_current(|cx| {
+            for key in CORRELATION_KEYS {
+                if let Some(v) = baggage_value(cx, key) {
+                    record.add_attribute(*key, opentelemetry::logs::AnyValue::from(v));
+                }
+            }
+        });
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        Ok(())
+    }
+}

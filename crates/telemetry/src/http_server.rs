@@ -1,0 +1,122 @@
+//! The one server layer every service uses: extracts W3C trace context and baggage, opens the
+//! SERVER span named `{method} {route}` with the stable HTTP attributes, marks 5xx as errors and
+//! records `http.server.request.duration`.
+
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use opentelemetry::KeyValue;
+use tracing::Instrument as _;
+use tracing::field::Empty;
+use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+
+use crate::ServiceTelemetry;
+use crate::baggage::{TRAFFIC_TYPE, baggage_value};
+
+/// Paths answered without a span: probes would drown the traces an APM shows.
+const UNTRACED_PATHS: &[&str] = &["/health", "/ready"];
+
+/// Known methods keep their name; anything else is `_OTHER`, as the conventions say.
+pub(crate) fn method_name(method: &http::Method) -> &'static str {
+    match *method {
+        http::Method::GET => "GET",
+        http::Method::POST => "POST",
+        http::Method::PUT => "PUT",
+        http::Method::DELETE => "DELETE",
+        http::Method::PATCH => "PATCH",
+        http::Method::HEAD => "HEAD",
+        http::Method::OPTIONS => "OPTIONS",
+        http::Method::TRACE => "TRACE",
+        http::Method::CONNECT => "CONNECT",
+        _ => "_OTHER",
+    }
+}
+
+/// axum middleware: `Router::layer(axum::middleware::from_fn_with_state(telemetry, trace_http))`.
+pub async fn trace_http(
+    State(telemetry): State<ServiceTelemetry>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if UNTRACED_PATHS.contains(&request.uri().path()) {
+        return next.run(request).await;
+    }
+    let started = Instant::now();
+    let parent = crate::propagation::extract(telemetry.propagator(), request.headers());
+    let traffic_type = baggage_value(&parent, TRAFFIC_TYPE);
+    let method = method_name(request.method());
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_owned());
+    let name = match &route {
+        Some(r) => format!("{method} {r}"),
+        None => method.to_owned(),
+    };
+    let host = request
+        .headers()
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default();
+    let (server_address, server_port) = match host.rsplit_once(':') {
+        Some((h, p)) => (h.to_owned(), p.parse::<u16>().ok()),
+        None => (host.to_owned(), None),
+    };
+    let user_agent = request
+        .headers()
+        .get(http::header::USER_AGENT)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let protocol_version = match request.version() {
+        http::Version::HTTP_10 => "1.0",
+        http::Version::HTTP_2 => "2",
+        _ => "1.1",
+    };
+    let span = tracing::info_span!(
+        "http.server",
+        otel.name = %name,
+        otel.kind = "server",
+        otel.status_code = Empty,
+        http.request.method = method,
+        http.route = route.as_deref(),
+        url.path = request.uri().path(),
+        url.query = request.uri().query(),
+        url.scheme = "http",
+        server.address = %server_address,
+        server.port = server_port,
+        network.protocol.version = protocol_version,
+        user_agent.original = %user_agent,
+        http.response.status_code = Empty,
+        error.type = Empty,
+    );
+    // Must happen before the span is first entered.
+    let _ = span.set_parent(parent);
+
+    let response = next.run(request).instrument(span.clone()).await;
+
+    let status = response.status();
+    span.record("http.response.status_code", status.as_u16());
+    let mut attrs = vec![
+        KeyValue::new("http.request.method", method),
+        KeyValue::new("url.scheme", "http"),
+        KeyValue::new("http.response.status_code", i64::from(status.as_u16())),
+    ];
+    if let Some(r) = route {
+        attrs.push(KeyValue::new("http.route", r));
+    }
+    if status.is_server_error() {
+        span.record("otel.status_code", "ERROR");
+        span.record("error.type", status.as_str());
+        attrs.push(KeyValue::new("error.type", status.as_str().to_owned()));
+    }
+    if let Some(t) = traffic_type {
+        attrs.push(KeyValue::new(TRAFFIC_TYPE, t));
+    }
+    telemetry
+        .http_server_duration()
+        .record(started.elapsed().as_secs_f64(), &attrs);
+    response
+}

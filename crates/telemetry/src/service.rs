@@ -1,0 +1,533 @@
+//! Per-service telemetry: each service gets its own tracer, meter and logger providers with its
+//! own resource, and its own `tracing` dispatch. Nothing here touches the OpenTelemetry
+//! `global::` providers, so several services can live in one process under their own names.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use opentelemetry::KeyValue;
+use opentelemetry::metrics::{Histogram, Meter, MeterProvider as _};
+use opentelemetry::propagation::TextMapCompositePropagator;
+use opentelemetry::propagation::text_map_propagator::TextMapPropagator;
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge;
+use opentelemetry_otlp::{WithExportConfig, WithHttpConfig, WithTonicConfig};
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::logs::{InMemoryLogExporter, SdkLoggerProvider};
+use opentelemetry_sdk::metrics::{InMemoryMetricExporter, PeriodicReader, SdkMeterProvider};
+use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
+use opentelemetry_sdk::trace::{InMemorySpanExporter, Sampler, SdkTracerProvider};
+use tracing::Dispatch;
+use tracing_subscriber::filter::{EnvFilter, LevelFilter, Targets};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::{Layer, Registry};
+
+use crate::baggage::{BaggageLogAttributes, BaggageSpanAttributes};
+use crate::settings::{DbSemconv, Protocol, SamplerSetting, Settings, SignalExport};
+
+/// Targets that must never feed OpenTelemetry: the exporter's own stack and the crates that log
+/// every query or frame. Feeding them back would turn each export into more telemetry.
+const NOISY_TARGETS: &[&str] = &[
+    "h2",
+    "hyper",
+    "hyper_util",
+    "tonic",
+    "tower",
+    "reqwest",
+    "rustls",
+    "opentelemetry",
+    "opentelemetry_sdk",
+    "opentelemetry_otlp",
+    "opentelemetry_http",
+    "sqlx",
+    "redis",
+    "mio",
+    "want",
+];
+
+/// The instrumentation scope every span, metric and log record of the shop carries.
+pub const SCOPE_NAME: &str = "tracemart";
+
+/// Histogram boundaries (seconds) advised by the HTTP and database semantic conventions.
+pub const DURATION_BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
+];
+
+/// How `tracing` output is written to stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+    Off,
+}
+
+/// In-memory exporters, one set per service, for tests and local inspection.
+#[derive(Clone, Default)]
+pub struct MemorySink {
+    inner: Arc<Mutex<HashMap<String, MemoryExporters>>>,
+}
+
+#[derive(Clone)]
+struct MemoryExporters {
+    spans: InMemorySpanExporter,
+    logs: InMemoryLogExporter,
+    metrics: InMemoryMetricExporter,
+}
+
+impl MemorySink {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn exporters_for(&self, service: &str) -> MemoryExporters {
+        let mut map = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        map.entry(service.to_owned())
+            .or_insert_with(|| MemoryExporters {
+                spans: InMemorySpanExporter::default(),
+                logs: InMemoryLogExporter::default(),
+                metrics: InMemoryMetricExporter::default(),
+            })
+            .clone()
+    }
+
+    fn services(&self) -> Vec<(String, MemoryExporters)> {
+        let map = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        map.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+    }
+
+    /// Every finished span so far, with the name of the service that produced it.
+    pub fn spans(&self) -> Vec<(String, opentelemetry_sdk::trace::SpanData)> {
+        let mut out = Vec::new();
+        for (service, e) in self.services() {
+            if let Ok(spans) = e.spans.get_finished_spans() {
+                out.extend(spans.into_iter().map(|s| (service.clone(), s)));
+            }
+        }
+        out
+    }
+
+    /// Every emitted log record so far, with its service.
+    pub fn logs(&self) -> Vec<(String, opentelemetry_sdk::logs::SdkLogRecord)> {
+        let mut out = Vec::new();
+        for (service, e) in self.services() {
+            if let Ok(logs) = e.logs.get_emitted_logs() {
+                out.extend(logs.into_iter().map(|l| (service.clone(), l.record)));
+            }
+        }
+        out
+    }
+
+    /// The names of every metric exported so far, per service.
+    pub fn metric_names(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for (service, e) in self.services() {
+            if let Ok(batches) = e.metrics.get_finished_metrics() {
+                for rm in batches {
+                    for sm in rm.scope_metrics() {
+                        for m in sm.metrics() {
+                            out.push((service.clone(), m.name().to_owned()));
+                        }
+                    }
+                }
+            }
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    pub fn clear(&self) {
+        for (_, e) in self.services() {
+            e.spans.reset();
+            e.logs.reset();
+            e.metrics.reset();
+        }
+    }
+}
+
+/// Builds one signal's OTLP exporter: the three exporter builders share no trait for this.
+/// gRPC channels are created on the export runtime, which outlives the services.
+macro_rules! otlp_exporter {
+    ($exporter:ty, $hub:expr, $e:expr) => {{
+        let e: &SignalExport = $e;
+        let compression = e.gzip.then_some(opentelemetry_otlp::Compression::Gzip);
+        match e.protocol {
+            Protocol::Grpc => {
+                let _guard = $hub.export_runtime.as_ref().map(|rt| rt.enter());
+                let mut b = <$exporter>::builder()
+                    .with_tonic()
+                    .with_endpoint(&e.endpoint)
+                    .with_timeout(e.timeout)
+                    .with_metadata(metadata(e)?);
+                if let Some(c) = compression {
+                    b = b.with_compression(c);
+                }
+                tls(b, e).build()?
+            }
+            Protocol::HttpProtobuf => {
+                let mut b = <$exporter>::builder()
+                    .with_http()
+                    .with_endpoint(&e.endpoint)
+                    .with_timeout(e.timeout)
+                    .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
+                    .with_headers(e.headers.iter().cloned().collect());
+                if let Some(c) = compression {
+                    b = b.with_compression(c);
+                }
+                b.build()?
+            }
+        }
+    }};
+}
+
+/// What every service of one process shares: the settings, where telemetry goes, and the
+/// runtime the gRPC exporters live on (it outlives the services).
+#[derive(Clone)]
+pub struct TelemetryHub {
+    settings: Arc<Settings>,
+    memory: Option<MemorySink>,
+    log_format: LogFormat,
+    /// In one-service-per-process mode `OTEL_SERVICE_NAME` wins over the built-in name.
+    honour_service_name: bool,
+    export_runtime: Option<Arc<tokio::runtime::Runtime>>,
+    version: &'static str,
+}
+
+impl TelemetryHub {
+    pub fn new(settings: Settings, log_format: LogFormat) -> anyhow::Result<Self> {
+        let export_runtime = if settings.exports_otlp() {
+            Some(Arc::new(
+                tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(1)
+                    .thread_name("otlp-export")
+                    .enable_all()
+                    .build()?,
+            ))
+        } else {
+            None
+        };
+        Ok(Self {
+            settings: Arc::new(settings),
+            memory: None,
+            log_format,
+            honour_service_name: false,
+            export_runtime,
+            version: env!("CARGO_PKG_VERSION"),
+        })
+    }
+
+    /// Also keep every span, log and metric in memory (tests, local inspection).
+    pub fn with_memory_sink(mut self, sink: MemorySink) -> Self {
+        self.memory = Some(sink);
+        self
+    }
+
+    /// Let `OTEL_SERVICE_NAME` replace the built-in service name (one service per process).
+    pub fn honouring_service_name(mut self) -> Self {
+        self.honour_service_name = true;
+        self
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Builds the providers, instruments and `tracing` dispatch of one service.
+    pub fn service(&self, name: &str) -> anyhow::Result<ServiceTelemetry> {
+        let s = &self.settings;
+        let service_name = match (&s.service_name, self.honour_service_name) {
+            (Some(n), true) => n.clone(),
+            _ => name.to_owned(),
+        };
+        let resource = self.resource(&service_name);
+        let memory = self.memory.as_ref().map(|m| m.exporters_for(&service_name));
+        let enabled = !s.disabled;
+
+        let mut traces = SdkTracerProvider::builder()
+            .with_resource(resource.clone())
+            .with_sampler(sampler(s.sampler))
+            .with_span_processor(BaggageSpanAttributes);
+        let mut metrics = SdkMeterProvider::builder().with_resource(resource.clone());
+        let mut logs = SdkLoggerProvider::builder()
+            .with_resource(resource)
+            .with_log_processor(BaggageLogAttributes);
+        if enabled {
+            if let Some(m) = &memory {
+                traces = traces.with_simple_exporter(m.spans.clone());
+                logs = logs.with_simple_exporter(m.logs.clone());
+                metrics = metrics.with_reader(
+                    PeriodicReader::builder(m.metrics.clone())
+                        .with_interval(s.metric_export_interval)
+                        .build(),
+                );
+            }
+            if let Some(t) = &s.traces {
+                traces = traces.with_batch_exporter(self.span_exporter(t)?);
+            }
+            if let Some(m) = &s.metrics {
+                metrics = metrics.with_reader(
+                    PeriodicReader::builder(self.metric_exporter(m)?)
+                        .with_interval(s.metric_export_interval)
+                        .build(),
+                );
+            }
+            if let Some(l) = &s.logs {
+                logs = logs.with_batch_exporter(self.log_exporter(l)?);
+            }
+        }
+        let tracer_provider = traces.build();
+        let meter_provider = metrics.build();
+        let logger_provider = logs.build();
+
+        let tracer = tracer_provider.tracer_with_scope(scope(self.version));
+        let meter = meter_provider.meter_with_scope(scope(self.version));
+
+        let otel_filter = || {
+            Targets::new()
+                .with_default(LevelFilter::INFO)
+                .with_targets(NOISY_TARGETS.iter().map(|t| (*t, LevelFilter::OFF)))
+        };
+        let trace_layer = tracing_opentelemetry::layer()
+            .with_tracer(tracer)
+            .with_location(false)
+            .with_threads(false)
+            .with_target(false)
+            .with_level(false)
+            .with_tracked_inactivity(false)
+            .with_filter(otel_filter());
+        let log_layer =
+            OpenTelemetryTracingBridge::new(&logger_provider).with_filter(otel_filter());
+        let stdout_filter = || {
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+                EnvFilter::new("info,h2=warn,hyper=warn,tower=warn,sqlx=warn,opentelemetry=warn")
+            })
+        };
+        let prefix = service_name.clone();
+        let text = (self.log_format == LogFormat::Text).then(|| {
+            tracing_subscriber::fmt::layer()
+                .with_target(false)
+                .event_format(crate::stdout::ServicePrefixed::new(prefix))
+                .with_filter(stdout_filter())
+        });
+        let json = (self.log_format == LogFormat::Json).then(|| {
+            tracing_subscriber::fmt::layer()
+                .event_format(crate::stdout::JsonLine::new(service_name.clone()))
+                .with_filter(stdout_filter())
+        });
+        let subscriber = Registry::default()
+            .with(trace_layer)
+            .with(log_layer)
+            .with(text)
+            .with(json);
+
+        let http_server_duration = meter
+            .f64_histogram("http.server.request.duration")
+            .with_unit("s")
+            .with_description("Duration of HTTP server requests.")
+            .with_boundaries(DURATION_BUCKETS.to_vec())
+            .build();
+        let http_client_duration = meter
+            .f64_histogram("http.client.request.duration")
+            .with_unit("s")
+            .with_description("Duration of HTTP client requests.")
+            .with_boundaries(DURATION_BUCKETS.to_vec())
+            .build();
+        let db_duration = meter
+            .f64_histogram("db.client.operation.duration")
+            .with_unit("s")
+            .with_description("Duration of database client operations.")
+            .with_boundaries(DURATION_BUCKETS.to_vec())
+            .build();
+
+        Ok(ServiceTelemetry {
+            inner: Arc::new(Inner {
+                name: service_name,
+                tracer_provider,
+                meter_provider,
+                logger_provider,
+                dispatch: Dispatch::new(subscriber),
+                meter,
+                propagator: Arc::new(propagator(s)),
+                db_semconv: s.db_semconv,
+                http_server_duration,
+                http_client_duration,
+                db_duration,
+            }),
+        })
+    }
+
+    fn resource(&self, service_name: &str) -> Resource {
+        let s = &self.settings;
+        let mut attrs = vec![
+            KeyValue::new("service.name", service_name.to_owned()),
+            KeyValue::new("service.namespace", s.namespace.clone()),
+            KeyValue::new("service.version", self.version),
+            KeyValue::new("service.instance.id", uuid::Uuid::new_v4().to_string()),
+            KeyValue::new("deployment.environment.name", s.environment.clone()),
+            KeyValue::new("telemetry.sdk.name", "opentelemetry"),
+            KeyValue::new("telemetry.sdk.language", "rust"),
+            KeyValue::new("telemetry.sdk.version", "0.33"),
+        ];
+        if let Some(app) = &s.cx_application_name {
+            attrs.push(KeyValue::new("cx.application.name", app.clone()));
+            attrs.push(KeyValue::new(
+                "cx.subsystem.name",
+                s.cx_subsystem_name
+                    .clone()
+                    .unwrap_or_else(|| service_name.to_owned()),
+            ));
+        } else if let Some(sub) = &s.cx_subsystem_name {
+            attrs.push(KeyValue::new("cx.subsystem.name", sub.clone()));
+        }
+        // OTEL_RESOURCE_ATTRIBUTES adds to the resource but never renames the service: the
+        // service name is decided above, deliberately.
+        for (k, v) in &s.resource_attributes {
+            if k != "service.name" {
+                attrs.retain(|kv| kv.key.as_str() != k);
+                attrs.push(KeyValue::new(k.clone(), v.clone()));
+            }
+        }
+        Resource::builder_empty().with_attributes(attrs).build()
+    }
+
+    fn span_exporter(&self, e: &SignalExport) -> anyhow::Result<opentelemetry_otlp::SpanExporter> {
+        Ok(otlp_exporter!(opentelemetry_otlp::SpanExporter, self, e))
+    }
+
+    fn metric_exporter(
+        &self,
+        e: &SignalExport,
+    ) -> anyhow::Result<opentelemetry_otlp::MetricExporter> {
+        Ok(otlp_exporter!(opentelemetry_otlp::MetricExporter, self, e))
+    }
+
+    fn log_exporter(&self, e: &SignalExport) -> anyhow::Result<opentelemetry_otlp::LogExporter> {
+        Ok(otlp_exporter!(opentelemetry_otlp::LogExporter, self, e))
+    }
+}
+
+fn tls<B: WithTonicConfig>(b: B, e: &SignalExport) -> B {
+    if e.endpoint.starts_with("https://") {
+        b.with_tls_config(
+            opentelemetry_otlp::tonic_types::transport::ClientTlsConfig::new().with_webpki_roots(),
+        )
+    } else {
+        b
+    }
+}
+
+fn metadata(
+    e: &SignalExport,
+) -> anyhow::Result<opentelemetry_otlp::tonic_types::metadata::MetadataMap> {
+    let mut headers = http::HeaderMap::new();
+    for (k, v) in &e.headers {
+        headers.insert(
+            http::HeaderName::from_bytes(k.to_ascii_lowercase().as_bytes())?,
+            http::HeaderValue::from_str(v)?,
+        );
+    }
+    Ok(opentelemetry_otlp::tonic_types::metadata::MetadataMap::from_headers(headers))
+}
+
+fn scope(version: &'static str) -> opentelemetry::InstrumentationScope {
+    opentelemetry::InstrumentationScope::builder(SCOPE_NAME)
+        .with_version(version)
+        .build()
+}
+
+fn sampler(s: SamplerSetting) -> Sampler {
+    match s {
+        SamplerSetting::AlwaysOn => Sampler::AlwaysOn,
+        SamplerSetting::AlwaysOff => Sampler::AlwaysOff,
+        SamplerSetting::TraceIdRatio(r) => Sampler::TraceIdRatioBased(r),
+        SamplerSetting::ParentBasedAlwaysOn => Sampler::ParentBased(Box::new(Sampler::AlwaysOn)),
+        SamplerSetting::ParentBasedAlwaysOff => Sampler::ParentBased(Box::new(Sampler::AlwaysOff)),
+        SamplerSetting::ParentBasedTraceIdRatio(r) => {
+            Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(r)))
+        }
+    }
+}
+
+fn propagator(s: &Settings) -> TextMapCompositePropagator {
+    let mut list: Vec<Box<dyn TextMapPropagator + Send + Sync>> = Vec::new();
+    if s.propagate_trace_context {
+        list.push(Box::new(TraceContextPropagator::new()));
+    }
+    if s.propagate_baggage {
+        list.push(Box::new(BaggagePropagator::new()));
+    }
+    TextMapCompositePropagator::new(list)
+}
+
+struct Inner {
+    name: String,
+    tracer_provider: SdkTracerProvider,
+    meter_provider: SdkMeterProvider,
+    logger_provider: SdkLoggerProvider,
+    dispatch: Dispatch,
+    meter: Meter,
+    propagator: Arc<TextMapCompositePropagator>,
+    db_semconv: DbSemconv,
+    http_server_duration: Histogram<f64>,
+    http_client_duration: Histogram<f64>,
+    db_duration: Histogram<f64>,
+}
+
+/// The telemetry of one service: cheap to clone, shared by its server, clients and stores.
+#[derive(Clone)]
+pub struct ServiceTelemetry {
+    inner: Arc<Inner>,
+}
+
+impl ServiceTelemetry {
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// The `tracing` dispatch that routes this service's spans and events to its providers.
+    pub fn dispatch(&self) -> &Dispatch {
+        &self.inner.dispatch
+    }
+
+    /// The service's meter, for business metrics.
+    pub fn meter(&self) -> &Meter {
+        &self.inner.meter
+    }
+
+    pub fn propagator(&self) -> &TextMapCompositePropagator {
+        &self.inner.propagator
+    }
+
+    pub fn db_semconv(&self) -> DbSemconv {
+        self.inner.db_semconv
+    }
+
+    pub(crate) fn http_server_duration(&self) -> &Histogram<f64> {
+        &self.inner.http_server_duration
+    }
+
+    pub(crate) fn http_client_duration(&self) -> &Histogram<f64> {
+        &self.inner.http_client_duration
+    }
+
+    pub(crate) fn db_duration(&self) -> &Histogram<f64> {
+        &self.inner.db_duration
+    }
+
+    /// Exports everything buffered. Blocks: call it outside async code or in `spawn_blocking`.
+    pub fn flush(&self) {
+        let _ = self.inner.tracer_provider.force_flush();
+        let _ = self.inner.logger_provider.force_flush();
+        let _ = self.inner.meter_provider.force_flush();
+    }
+
+    /// Flushes and stops the providers. Blocks, like [`flush`](Self::flush).
+    pub fn shutdown(&self) {
+        let timeout = Duration::from_secs(5);
+        let _ = self.inner.tracer_provider.shutdown_with_timeout(timeout);
+        let _ = self.inner.logger_provider.shutdown_with_timeout(timeout);
+        let _ = self.inner.meter_provider.shutdown_with_timeout(timeout);
+    }
+}

@@ -1,0 +1,121 @@
+//! Human-readable and JSON stdout lines, each naming the service that wrote it and, inside a
+//! trace, the trace id — so a line on the terminal can be found in the APM.
+
+use std::fmt;
+
+use opentelemetry::trace::TraceContextExt as _;
+use tracing::{Event, Subscriber};
+use tracing_subscriber::fmt::format::{DefaultFields, Format, Full, Writer};
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
+use tracing_subscriber::registry::LookupSpan;
+
+fn current_trace_id() -> Option<String> {
+    let cx = opentelemetry::Context::current();
+    let sc = cx.span().span_context().clone();
+    sc.is_valid().then(|| sc.trace_id().to_string())
+}
+
+/// `2026-01-01T00:00:00Z  INFO    frontend: message key=value trace_id=…`
+pub(crate) struct ServicePrefixed {
+    service: String,
+    inner: Format<Full>,
+}
+
+impl ServicePrefixed {
+    pub(crate) fn new(service: String) -> Self {
+        Self {
+            service,
+            inner: Format::default().with_target(false),
+        }
+    }
+}
+
+impl<S, N> FormatEvent<S, N> for ServicePrefixed
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &Event<'_>,
+    ) -> fmt::Result {
+        write!(writer, "{:>16} ", self.service)?;
+        if let Some(id) = current_trace_id() {
+            write!(writer, "[{}] ", &id[..8])?;
+        }
+        self.inner.format_event(ctx, writer, event)
+    }
+}
+
+/// One JSON object per line: time, level, service, message, fields, trace_id.
+pub(crate) struct JsonLine {
+    service: String,
+}
+
+impl JsonLine {
+    pub(crate) fn new(service: String) -> Self {
+        Self { service }
+    }
+}
+
+#[derive(Default)]
+struct JsonFields(serde_json::Map<String, serde_json::Value>);
+
+impl tracing::field::Visit for JsonFields {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn fmt::Debug) {
+        self.0
+            .insert(field.name().to_owned(), format!("{value:?}").into());
+    }
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        self.0.insert(field.name().to_owned(), value.into());
+    }
+    fn record_i64(&mut self, field: &tracing::field::Field, value: i64) {
+        self.0.insert(field.name().to_owned(), value.into());
+    }
+    fn record_u64(&mut self, field: &tracing::field::Field, value: u64) {
+        self.0.insert(field.name().to_owned(), value.into());
+    }
+    fn record_f64(&mut self, field: &tracing::field::Field, value: f64) {
+        self.0.insert(field.name().to_owned(), value.into());
+    }
+    fn record_bool(&mut self, field: &tracing::field::Field, value: bool) {
+        self.0.insert(field.name().to_owned(), value.into());
+    }
+}
+
+impl<S> FormatEvent<S, DefaultFields> for JsonLine
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn format_event(
+        &self,
+        _ctx: &FmtContext<'_, S, DefaultFields>,
+        mut writer: Writer<'_>,
+        event: &Event<'_>,
+    ) -> fmt::Result {
+        let mut fields = JsonFields::default();
+        event.record(&mut fields);
+        let mut line = serde_json::Map::new();
+        line.insert(
+            "timestamp".into(),
+            humantime::format_rfc3339_millis(std::time::SystemTime::now())
+                .to_string()
+                .into(),
+        );
+        line.insert("level".into(), event.metadata().level().as_str().into());
+        line.insert("service".into(), self.service.clone().into());
+        if let Some(message) = fields.0.remove("message") {
+            line.insert("message".into(), message);
+        }
+        line.insert("target".into(), event.metadata().target().into());
+        if let Some(id) = current_trace_id() {
+            line.insert("trace_id".into(), id.into());
+        }
+        if !fields.0.is_empty() {
+            line.insert("fields".into(), serde_json::Value::Object(fields.0));
+        }
+        writeln!(writer, "{}", serde_json::Value::Object(line))
+    }
+}

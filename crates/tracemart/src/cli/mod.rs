@@ -1,0 +1,39 @@
+//! The command line: one file per subcommand.
+
+mod health;
+mod options;
+mod serve;
+mod up;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tracemart",
+    version,
+    about = "A realistic e-commerce shop of Rust microservices that produces production-grade OpenTelemetry."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the whole shop in this process, every service on its own port.
+    Up(up::Args),
+    /// Run one service in this process (containers, Kubernetes).
+    Serve(serve::Args),
+    /// Check a service's /health (or any URL); exit 0 when it answers 2xx. For container health checks.
+    Health(health::Args),
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Up(args) => up::run(args),
+        Command::Serve(args) => serve::run(args),
+        Command::Health(args) => health::run(args),
+    }
+}

@@ -1,0 +1,145 @@
+//! Options shared by the commands that run services, and the wiring from them to the shop's
+//! configuration, the telemetry settings and a clean shutdown.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use shop::{Database, ServiceName, ShopConfig};
+use telemetry::{Env, LogFormat, Settings, TelemetryHub};
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct StoreOptions {
+    /// PostgreSQL URL for product-catalog and checkout; without it an embedded SQLite file is used.
+    #[arg(long = "postgres", env = "DATABASE_URL", value_name = "URL")]
+    pub postgres: Option<String>,
+    /// SQLite file used when no PostgreSQL URL is given.
+    #[arg(long, env = "TRACEMART_SQLITE", value_name = "PATH")]
+    pub sqlite: Option<PathBuf>,
+    /// Redis URL for the cart; without it carts live in memory.
+    #[arg(long = "redis", env = "REDIS_URL", value_name = "URL")]
+    pub redis: Option<String>,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct RunOptions {
+    #[command(flatten)]
+    pub stores: StoreOptions,
+    /// Journeys per second the load generator starts.
+    #[arg(
+        long,
+        env = "LOAD_RATE",
+        default_value_t = 2.0,
+        value_name = "JOURNEYS_PER_SECOND"
+    )]
+    pub load_rate: f64,
+    /// Do not start generating load by itself (start it with POST :8010/start).
+    #[arg(long, env = "LOAD_DISABLED")]
+    pub no_load: bool,
+    /// Seed for the load generator's choices, for reproducible runs.
+    #[arg(long, env = "TRACEMART_SEED")]
+    pub seed: Option<u64>,
+    /// Share of valid card charges the payment gateway declines.
+    #[arg(long, env = "PAYMENT_DECLINE_RATE", default_value_t = 0.01)]
+    pub payment_decline_rate: f64,
+    /// stdout format of the services' logs.
+    #[arg(long, env = "TRACEMART_LOG_FORMAT", default_value = "text", value_parser = ["text", "json", "off"])]
+    pub log_format: String,
+}
+
+impl RunOptions {
+    pub fn log_format(&self) -> LogFormat {
+        match self.log_format.as_str() {
+            "json" => LogFormat::Json,
+            "off" => LogFormat::Off,
+            _ => LogFormat::Text,
+        }
+    }
+
+    /// The shop's configuration: options first, then `*_SERVICE_URL` variables for peers.
+    pub fn shop_config(&self) -> anyhow::Result<ShopConfig> {
+        let database = match (&self.stores.postgres, &self.stores.sqlite) {
+            (Some(url), _) => Database::from_url(url).map_err(anyhow::Error::msg)?,
+            (None, Some(path)) => Database::Sqlite { path: path.clone() },
+            (None, None) => Database::Sqlite {
+                path: std::env::temp_dir().join("tracemart").join("shop.db"),
+            },
+        };
+        if let Some(url) = &self.stores.redis
+            && !(url.starts_with("redis://") || url.starts_with("rediss://"))
+        {
+            anyhow::bail!("--redis / REDIS_URL must be a redis:// or rediss:// URL, not {url:?}");
+        }
+        if !(0.0..=1.0).contains(&self.payment_decline_rate) {
+            anyhow::bail!("--payment-decline-rate must be between 0 and 1");
+        }
+        if !(self.load_rate > 0.0 && self.load_rate <= shop::services::load_generator::MAX_RATE) {
+            anyhow::bail!("--load-rate must be above 0 and at most 1000");
+        }
+        let mut config = ShopConfig::new(database, self.stores.redis.clone());
+        for service in ServiceName::ALL {
+            if let Ok(url) = std::env::var(service.url_var())
+                && !url.trim().is_empty()
+            {
+                config
+                    .urls
+                    .insert(service, url.trim().trim_end_matches('/').to_owned());
+            }
+        }
+        config.payment.decline_rate = self.payment_decline_rate;
+        config.load.rate = self.load_rate;
+        config.load.autostart = !self.no_load;
+        config.load.seed = self.seed;
+        Ok(config)
+    }
+}
+
+/// The telemetry settings from the `OTEL_*` variables; a bad value stops the start.
+pub fn telemetry_settings() -> anyhow::Result<Settings> {
+    Settings::from_env(&Env::process()).context("invalid OpenTelemetry configuration")
+}
+
+/// Installs a process-wide default `tracing` dispatch named `tracemart`: anything logged
+/// outside a service (the launcher) shows up under that name instead of vanishing.
+pub fn install_process_dispatch(hub: &TelemetryHub) -> anyhow::Result<telemetry::ServiceTelemetry> {
+    let process = hub.service("tracemart")?;
+    tracing::dispatcher::set_global_default(process.dispatch().clone())
+        .context("a global tracing dispatcher was already set")?;
+    Ok(process)
+}
+
+/// The port a service listens on: `<SERVICE>_PORT` or its usual one.
+pub fn port_for(service: ServiceName) -> anyhow::Result<u16> {
+    match std::env::var(service.port_var()) {
+        Ok(v) if !v.trim().is_empty() => v
+            .trim()
+            .parse()
+            .with_context(|| format!("{}={v:?} is not a port number", service.port_var())),
+        _ => Ok(service.default_port()),
+    }
+}
+
+/// Waits for Ctrl-C or SIGTERM.
+pub fn wait_for_signal() -> anyhow::Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        #[cfg(unix)]
+        {
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+            tokio::select! {
+                r = tokio::signal::ctrl_c() => r,
+                _ = term.recv() => Ok(()),
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            tokio::signal::ctrl_c().await
+        }
+    })?;
+    Ok(())
+}
+
+pub const SHUTDOWN_HINT: Duration = shop::server::DRAIN_TIMEOUT;

@@ -1,0 +1,75 @@
+//! `tracemart up`: the whole shop in one process.
+
+use std::net::{IpAddr, SocketAddr};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use shop::ServiceName;
+use telemetry::TelemetryHub;
+
+use super::options::{
+    RunOptions, SHUTDOWN_HINT, install_process_dispatch, port_for, telemetry_settings,
+    wait_for_signal,
+};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    run: RunOptions,
+    /// Address every service listens on.
+    #[arg(long, env = "TRACEMART_HOST", default_value = "127.0.0.1")]
+    host: IpAddr,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let settings = telemetry_settings()?;
+    let config = args.run.shop_config()?;
+    let hub = TelemetryHub::new(settings, args.run.log_format())?;
+    let process = install_process_dispatch(&hub)?;
+
+    let mut listen = Vec::new();
+    for service in ServiceName::ALL {
+        listen.push((service, SocketAddr::new(args.host, port_for(service)?)));
+    }
+    let stores = format!(
+        "{}; cart in {}",
+        config.database.describe(),
+        match &config.redis_url {
+            Some(url) => format!("Redis {}", shop::config::redact_url(url)),
+            None => "memory".to_owned(),
+        }
+    );
+    let load = if config.load.autostart {
+        format!("{} journeys/s", config.load.rate)
+    } else {
+        "stopped (POST /start on load-generator)".to_owned()
+    };
+    let shop = shop::start(config, &hub, &listen)?;
+
+    println!(
+        "tracemart {} — the shop is open ({} ms)",
+        env!("CARGO_PKG_VERSION"),
+        started.elapsed().as_millis()
+    );
+    for (service, addr) in shop.services() {
+        println!("  {:<16} http://{addr}", service.as_str());
+    }
+    println!("  stores           {stores}");
+    println!("  load             {load}");
+    println!("  telemetry        {}", hub.settings().describe_export());
+    println!(
+        "  try              curl -s -X POST http://{}/api/browse",
+        shop.addr(ServiceName::Frontend)
+            .map(|a| a.to_string())
+            .unwrap_or_default()
+    );
+    println!("Ctrl-C stops (requests drain for up to {SHUTDOWN_HINT:?}).");
+
+    wait_for_signal()?;
+    println!("stopping: draining requests and flushing telemetry…");
+    shop.shutdown();
+    process.shutdown();
+    println!("stopped.");
+    Ok(ExitCode::SUCCESS)
+}
