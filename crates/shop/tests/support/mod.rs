@@ -1,0 +1,361 @@
+//! Shared by the integration tests: real PostgreSQL and Redis, the shop started in-process on
+//! port 0 with in-memory exporters, a TCP proxy to cut a store off, and polling with deadlines.
+
+#![allow(dead_code)]
+
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use opentelemetry::trace::{SpanId, SpanKind, TraceId};
+use opentelemetry_sdk::trace::SpanData;
+use shop::{Database, RunningShop, ServiceName, ShopConfig};
+use sqlx::Connection as _;
+use telemetry::{LogFormat, MemorySink, Settings, TelemetryHub};
+
+pub fn postgres_admin_url() -> String {
+    std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+pub fn redis_url() -> String {
+    std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379/0".to_owned())
+}
+
+/// A PostgreSQL database of its own for one test, dropped by [`TestDatabase::drop_now`].
+pub struct TestDatabase {
+    pub name: String,
+    pub url: String,
+}
+
+impl TestDatabase {
+    pub async fn create() -> Self {
+        sqlx::any::install_default_drivers();
+        let admin = postgres_admin_url();
+        let name = format!("tracemart_test_{}", uuid::Uuid::new_v4().simple());
+        let mut conn = sqlx::AnyConnection::connect(&admin)
+            .await
+            .unwrap_or_else(|e| {
+                panic!(
+                    "PostgreSQL is needed at {admin} (set TEST_DATABASE_URL): {e}. \
+                 `.ci/run` starts it; see the README."
+                )
+            });
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut conn)
+            .await
+            .expect("create test database");
+        let base = admin
+            .rsplit_once('/')
+            .map(|(b, _)| b.to_owned())
+            .unwrap_or(admin);
+        Self {
+            url: format!("{base}/{name}"),
+            name,
+        }
+    }
+
+    pub async fn connect(&self) -> sqlx::AnyConnection {
+        sqlx::AnyConnection::connect(&self.url)
+            .await
+            .expect("connect to test database")
+    }
+
+    pub async fn drop_now(self) {
+        if let Ok(mut conn) = sqlx::AnyConnection::connect(&postgres_admin_url()).await {
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            )))
+            .execute(&mut conn)
+            .await;
+        }
+    }
+}
+
+/// A shop config for tests: no autostarted load, no think time, no declines.
+pub fn test_config(database: Database, redis: Option<String>) -> ShopConfig {
+    let mut c = ShopConfig::new(database, redis);
+    c.load.autostart = false;
+    c.load.think_time = (Duration::ZERO, Duration::from_millis(5));
+    c.load.seed = Some(7);
+    c.payment.decline_rate = 0.0;
+    c.payment.latency = (Duration::from_millis(1), Duration::from_millis(5));
+    c
+}
+
+pub fn temp_sqlite() -> (Database, std::path::PathBuf) {
+    let dir =
+        std::env::temp_dir().join(format!("tracemart-test-{}", uuid::Uuid::new_v4().simple()));
+    let path = dir.join("shop.db");
+    (Database::Sqlite { path: path.clone() }, dir)
+}
+
+pub struct TestShop {
+    pub shop: Option<RunningShop>,
+    pub sink: MemorySink,
+    pub http: reqwest::Client,
+}
+
+impl TestShop {
+    /// Starts every service on port 0 with the given telemetry settings.
+    pub fn start_with(config: ShopConfig, settings: Settings) -> Self {
+        let sink = MemorySink::new();
+        let hub = TelemetryHub::new(settings, LogFormat::Off)
+            .expect("telemetry hub")
+            .with_memory_sink(sink.clone());
+        let listen: Vec<(ServiceName, SocketAddr)> = ServiceName::ALL
+            .into_iter()
+            .map(|s| (s, SocketAddr::from(([127, 0, 0, 1], 0))))
+            .collect();
+        let shop = shop::start(config, &hub, &listen).expect("shop starts");
+        Self {
+            shop: Some(shop),
+            sink,
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(15))
+                .build()
+                .expect("client"),
+        }
+    }
+
+    pub fn start(config: ShopConfig) -> Self {
+        Self::start_with(config, Settings::default())
+    }
+
+    pub fn url(&self, service: ServiceName, path: &str) -> String {
+        format!(
+            "{}{path}",
+            self.shop.as_ref().expect("running").url(service)
+        )
+    }
+
+    pub async fn get(&self, service: ServiceName, path: &str) -> (u16, serde_json::Value) {
+        let r = self
+            .http
+            .get(self.url(service, path))
+            .send()
+            .await
+            .expect("request");
+        decode(r).await
+    }
+
+    pub async fn send_json(
+        &self,
+        method: reqwest::Method,
+        service: ServiceName,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        let r = self
+            .http
+            .request(method, self.url(service, path))
+            .json(body)
+            .send()
+            .await
+            .expect("request");
+        decode(r).await
+    }
+
+    pub async fn post_raw(
+        &self,
+        service: ServiceName,
+        path: &str,
+        body: Vec<u8>,
+    ) -> (u16, serde_json::Value) {
+        let r = self
+            .http
+            .post(self.url(service, path))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("request");
+        decode(r).await
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(shop) = self.shop.take() {
+            tokio::task::spawn_blocking(move || shop.shutdown())
+                .await
+                .expect("shutdown");
+        }
+    }
+}
+
+async fn decode(r: reqwest::Response) -> (u16, serde_json::Value) {
+    let status = r.status().as_u16();
+    let bytes = r.bytes().await.expect("body");
+    let value = if bytes.is_empty() {
+        serde_json::Value::Null
+    } else {
+        serde_json::from_slice(&bytes).unwrap_or_else(|_| {
+            panic!(
+                "status {status}: body is not JSON: {}",
+                String::from_utf8_lossy(&bytes)
+            )
+        })
+    };
+    (status, value)
+}
+
+/// Polls `f` until it returns `Some`, or panics with `what` after `deadline`.
+pub async fn eventually<T, F, Fut>(what: &str, deadline: Duration, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        if start.elapsed() > deadline {
+            panic!("timed out after {deadline:?} waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A span with the service that produced it.
+#[derive(Debug, Clone)]
+pub struct Span {
+    pub service: String,
+    pub data: SpanData,
+}
+
+impl Span {
+    pub fn attr(&self, key: &str) -> Option<String> {
+        self.data
+            .attributes
+            .iter()
+            .find(|kv| kv.key.as_str() == key)
+            .map(|kv| kv.value.as_str().into_owned())
+    }
+
+    pub fn name(&self) -> &str {
+        &self.data.name
+    }
+
+    pub fn kind(&self) -> &SpanKind {
+        &self.data.span_kind
+    }
+
+    pub fn id(&self) -> SpanId {
+        self.data.span_context.span_id()
+    }
+
+    pub fn parent(&self) -> SpanId {
+        self.data.parent_span_id
+    }
+
+    pub fn is_error(&self) -> bool {
+        matches!(self.data.status, opentelemetry::trace::Status::Error { .. })
+    }
+}
+
+pub fn spans(sink: &MemorySink) -> Vec<Span> {
+    sink.spans()
+        .into_iter()
+        .map(|(service, data)| Span { service, data })
+        .collect()
+}
+
+pub fn traces(spans: &[Span]) -> HashMap<TraceId, Vec<Span>> {
+    let mut map: HashMap<TraceId, Vec<Span>> = HashMap::new();
+    for s in spans {
+        map.entry(s.data.span_context.trace_id())
+            .or_default()
+            .push(s.clone());
+    }
+    map
+}
+
+/// Spans whose parent is set but not in the trace.
+pub fn orphans(trace: &[Span]) -> Vec<&Span> {
+    let ids: HashSet<SpanId> = trace.iter().map(Span::id).collect();
+    trace
+        .iter()
+        .filter(|s| s.parent() != SpanId::INVALID && !ids.contains(&s.parent()))
+        .collect()
+}
+
+/// The number of span levels from the root to the deepest leaf.
+pub fn depth(trace: &[Span]) -> usize {
+    let by_id: HashMap<SpanId, &Span> = trace.iter().map(|s| (s.id(), s)).collect();
+    trace
+        .iter()
+        .map(|s| {
+            let mut d = 1;
+            let mut cur = s;
+            while let Some(p) = by_id.get(&cur.parent()) {
+                d += 1;
+                cur = p;
+            }
+            d
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+pub fn services_of(trace: &[Span]) -> HashSet<String> {
+    trace.iter().map(|s| s.service.clone()).collect()
+}
+
+/// A TCP proxy in front of a real store: `cut()` drops the listener and every connection (the
+/// store is "down" for its clients), `restore()` listens again on the same port.
+pub struct Proxy {
+    pub addr: SocketAddr,
+    target: SocketAddr,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Proxy {
+    pub async fn start(target: SocketAddr) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("proxy bind");
+        let addr = listener.local_addr().expect("proxy addr");
+        let mut p = Self {
+            addr,
+            target,
+            task: None,
+        };
+        p.task = Some(tokio::spawn(Self::accept(listener, target)));
+        p
+    }
+
+    async fn accept(listener: tokio::net::TcpListener, target: SocketAddr) {
+        let mut connections = tokio::task::JoinSet::new();
+        loop {
+            let Ok((mut inbound, _)) = listener.accept().await else {
+                return;
+            };
+            connections.spawn(async move {
+                if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
+                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                }
+            });
+        }
+    }
+
+    pub fn cut(&mut self) {
+        if let Some(t) = self.task.take() {
+            t.abort();
+        }
+    }
+
+    pub async fn restore(&mut self) {
+        let listener = eventually(
+            "the proxy port to be free again",
+            Duration::from_secs(10),
+            || async { tokio::net::TcpListener::bind(self.addr).await.ok() },
+        )
+        .await;
+        self.task = Some(tokio::spawn(Self::accept(listener, self.target)));
+    }
+}
+
+pub fn card(number: &str) -> serde_json::Value {
+    serde_json::json!({ "number": number, "cvv": "123", "exp_month": 12, "exp_year": 2034 })
+}
