@@ -73,8 +73,8 @@ pub async fn build(ctx: ServiceContext) -> anyhow::Result<Service> {
 }
 
 /// Turns a peer's error answer into ours: its 4xx keep their status and code (the shopper
-/// sees "out of stock", not "bad gateway"); its 5xx become 502, an unreachable peer 503 and
-/// a slow one 504 — never a 200 that hides the failure.
+/// sees "out of stock", not "bad gateway"), so does 503 (a store is down); other 5xx
+/// become 502, an unreachable peer 503 and a slow one 504 — never a 200 that hides the failure.
 pub(crate) fn upstream_error(
     upstream: &Upstream,
     response: &telemetry::ClientResponse,
@@ -82,23 +82,19 @@ pub(crate) fn upstream_error(
     use crate::error::{ApiError, ErrorBody};
     use http::StatusCode;
     let peer = upstream.service;
-    if response.status.is_client_error() {
+    // 4xx keep their meaning for the shopper; 503 says which store is down.
+    if response.status.is_client_error() || response.status == StatusCode::SERVICE_UNAVAILABLE {
         return match response.json::<ErrorBody>() {
             Ok(body) => ApiError::new(response.status, body.error.code, body.error.message),
             Err(_) => ApiError::new(
                 response.status,
                 "upstream_rejected",
-                format!("{peer} refused the request"),
+                format!("{peer} answered {}", response.status.as_u16()),
             ),
         };
     }
-    let status = if response.status == StatusCode::SERVICE_UNAVAILABLE {
-        StatusCode::SERVICE_UNAVAILABLE
-    } else {
-        StatusCode::BAD_GATEWAY
-    };
     ApiError::new(
-        status,
+        StatusCode::BAD_GATEWAY,
         "upstream_error",
         format!("{peer} failed with status {}", response.status.as_u16()),
     )

@@ -9,7 +9,7 @@ use super::model::{
     BrowsePage, BrowseRequest, CartLine, CartSummary, CartView, CheckoutRequest, CheckoutResult,
     ProductsQuery,
 };
-use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, optional_json};
+use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, OptionalJson};
 use crate::services::cart::handlers::{validate_cart_id, validate_product_id, validate_quantity};
 use crate::services::cart::model::{AddItem, Cart};
 use crate::services::checkout::model::{Order, OrderLine, PaymentRef, PlaceOrder};
@@ -22,9 +22,8 @@ const SHOP_CURRENCY: &str = "USD";
 /// Baseline flow: the cart summary and a page of products. Never touches recommendations.
 pub(super) async fn browse(
     State(s): State<Arc<super::State>>,
-    body: axum::body::Bytes,
+    OptionalJson(req): OptionalJson<BrowseRequest>,
 ) -> ApiResult<Json<BrowsePage>> {
-    let req: BrowseRequest = optional_json(&body)?;
     let mut filters = vec![("limit", req.limit.unwrap_or(12).to_string())];
     if let Some(c) = req.category.filter(|c| !c.is_empty()) {
         filters.push(("category", c));

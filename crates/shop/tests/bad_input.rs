@@ -1,0 +1,539 @@
+//! Bad input to every endpoint gets a 4xx JSON error with a code, loses nothing, and never
+//! takes a service down.
+
+mod support;
+
+use reqwest::Method;
+use serde_json::{Value, json};
+use shop::ServiceName;
+use shop::ServiceName::*;
+use support::*;
+
+struct Case {
+    method: Method,
+    service: ServiceName,
+    path: &'static str,
+    body: Option<Value>,
+    status: u16,
+    code: &'static str,
+}
+
+fn case(
+    method: Method,
+    service: ServiceName,
+    path: &'static str,
+    body: Option<Value>,
+    status: u16,
+    code: &'static str,
+) -> Case {
+    Case {
+        method,
+        service,
+        path,
+        body,
+        status,
+        code,
+    }
+}
+
+fn order(items: Value, amount: i64) -> Value {
+    json!({"currency": "USD", "items": items, "payment": {"transaction_id": "txn_x", "amount_cents": amount}})
+}
+
+fn charge(amount: i64, currency: &str, number: &str) -> Value {
+    json!({"amount_cents": amount, "currency": currency, "card": card(number)})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_endpoint_answers_bad_input_with_a_json_4xx() {
+    let (database, dir) = temp_sqlite();
+    let shop = TestShop::start(test_config(database, None));
+    let good_card = card("4242424242424242");
+    // A cart with something in it, for checkouts that fail later than validation.
+    let (status, _) = shop
+        .send_json(
+            Method::POST,
+            Frontend,
+            "/api/cart/full-cart/items",
+            &json!({"product_id": 1, "quantity": 1}),
+        )
+        .await;
+    assert_eq!(status, 201);
+
+    let cases = vec![
+        // frontend
+        case(
+            Method::POST,
+            Frontend,
+            "/api/checkout",
+            Some(json!({"cart_id": "empty-cart", "card": good_card})),
+            400,
+            "cart_empty",
+        ),
+        case(
+            Method::POST,
+            Frontend,
+            "/api/checkout",
+            Some(json!({"cart_id": "full-cart", "card": card("4242424242424241")})),
+            400,
+            "invalid_card",
+        ),
+        case(
+            Method::POST,
+            Frontend,
+            "/api/checkout",
+            Some(json!({"cart_id": "full-cart", "card": card("4000000000000002")})),
+            402,
+            "card_declined",
+        ),
+        case(
+            Method::POST,
+            Frontend,
+            "/api/checkout",
+            Some(json!({"cart_id": "full-cart", "currency": "EUR", "card": good_card})),
+            400,
+            "unsupported_currency",
+        ),
+        case(
+            Method::POST,
+            Frontend,
+            "/api/checkout",
+            Some(json!({"cart_id": "bad id!", "card": good_card})),
+            400,
+            "invalid_cart_id",
+        ),
+        case(
+            Method::POST,
+            Frontend,
+            "/api/checkout",
+            Some(json!({"cart_id": "full-cart"})),
+            422,
+            "invalid_json",
+        ),
+        case(
+            Method::POST,
+            Frontend,
+            "/api/browse",
+            Some(json!({"cart_id": 5})),
+            422,
+            "invalid_json",
+        ),
+        case(
+            Method::POST,
+            Frontend,
+            "/api/browse",
+            Some(json!({"limit": 0})),
+            400,
+            "invalid_limit",
+        ),
+        case(
+            Method::POST,
+            Frontend,
+            "/api/cart/c1/items",
+            Some(json!({"product_id": 99999, "quantity": 1})),
+            404,
+            "product_not_found",
+        ),
+        case(
+            Method::POST,
+            Frontend,
+            "/api/cart/c1/items",
+            Some(json!({"product_id": 1, "quantity": 0})),
+            400,
+            "invalid_quantity",
+        ),
+        case(
+            Method::POST,
+            Frontend,
+            "/api/cart/c1/items",
+            Some(json!({"product_id": 1, "quantity": -3})),
+            400,
+            "invalid_quantity",
+        ),
+        case(
+            Method::POST,
+            Frontend,
+            "/api/cart/c1/items",
+            Some(json!({"product_id": -1, "quantity": 1})),
+            400,
+            "invalid_product_id",
+        ),
+        case(
+            Method::POST,
+            Frontend,
+            "/api/cart/c1/items",
+            Some(json!({"product_id": 1, "quantity": 10000})),
+            400,
+            "invalid_quantity",
+        ),
+        case(
+            Method::GET,
+            Frontend,
+            "/api/cart/this%20is%20bad",
+            None,
+            400,
+            "invalid_cart_id",
+        ),
+        case(
+            Method::GET,
+            Frontend,
+            "/api/products/abc",
+            None,
+            400,
+            "invalid_path",
+        ),
+        case(
+            Method::GET,
+            Frontend,
+            "/api/products/99999",
+            None,
+            404,
+            "product_not_found",
+        ),
+        case(
+            Method::GET,
+            Frontend,
+            "/api/products?limit=-1",
+            None,
+            400,
+            "invalid_limit",
+        ),
+        case(
+            Method::GET,
+            Frontend,
+            "/api/products?min_price_cents=cheap",
+            None,
+            400,
+            "invalid_query",
+        ),
+        case(
+            Method::GET,
+            Frontend,
+            "/api/orders/ord_doesnotexist",
+            None,
+            404,
+            "order_not_found",
+        ),
+        case(
+            Method::GET,
+            Frontend,
+            "/api/orders/bad!id",
+            None,
+            400,
+            "invalid_order_id",
+        ),
+        case(
+            Method::GET,
+            Frontend,
+            "/nowhere",
+            None,
+            404,
+            "route_not_found",
+        ),
+        // cart
+        case(
+            Method::POST,
+            Cart,
+            "/cart/c1/items",
+            Some(json!({"product_id": 1, "quantity": 0})),
+            400,
+            "invalid_quantity",
+        ),
+        case(
+            Method::POST,
+            Cart,
+            "/cart/c1/items",
+            Some(json!({"product_id": "one", "quantity": 1})),
+            422,
+            "invalid_json",
+        ),
+        case(
+            Method::DELETE,
+            Cart,
+            "/cart/c1/items/zero",
+            None,
+            400,
+            "invalid_path",
+        ),
+        case(
+            Method::DELETE,
+            Cart,
+            "/cart/c1/items/0",
+            None,
+            400,
+            "invalid_product_id",
+        ),
+        // product-catalog
+        case(
+            Method::GET,
+            ProductCatalog,
+            "/products?ids=1,x",
+            None,
+            400,
+            "invalid_ids",
+        ),
+        case(
+            Method::GET,
+            ProductCatalog,
+            "/products?ids=0",
+            None,
+            400,
+            "invalid_ids",
+        ),
+        case(
+            Method::GET,
+            ProductCatalog,
+            "/products?offset=-5",
+            None,
+            400,
+            "invalid_offset",
+        ),
+        case(
+            Method::GET,
+            ProductCatalog,
+            "/products?max_price_cents=-1",
+            None,
+            400,
+            "invalid_price",
+        ),
+        case(
+            Method::GET,
+            ProductCatalog,
+            "/products/search?q=",
+            None,
+            400,
+            "invalid_query",
+        ),
+        case(
+            Method::GET,
+            ProductCatalog,
+            "/products/recommendations?product_id=-4",
+            None,
+            400,
+            "invalid_product_id",
+        ),
+        case(
+            Method::GET,
+            ProductCatalog,
+            "/products/recommendations?product_id=424242",
+            None,
+            404,
+            "product_not_found",
+        ),
+        case(
+            Method::GET,
+            ProductCatalog,
+            "/products/18446744073709551616",
+            None,
+            400,
+            "invalid_path",
+        ),
+        // checkout
+        case(
+            Method::POST,
+            Checkout,
+            "/orders",
+            Some(order(json!([]), 100)),
+            400,
+            "invalid_items",
+        ),
+        case(
+            Method::POST,
+            Checkout,
+            "/orders",
+            Some(order(json!([{"product_id": 99999, "quantity": 1}]), 100)),
+            400,
+            "unknown_product",
+        ),
+        case(
+            Method::POST,
+            Checkout,
+            "/orders",
+            Some(order(json!([{"product_id": 1, "quantity": 1}]), 1)),
+            409,
+            "amount_mismatch",
+        ),
+        case(
+            Method::POST,
+            Checkout,
+            "/orders",
+            Some(order(json!([{"product_id": 1, "quantity": -1}]), 100)),
+            400,
+            "invalid_quantity",
+        ),
+        case(
+            Method::POST,
+            Checkout,
+            "/orders",
+            Some(order(
+                json!([{"product_id": 1, "quantity": 1}, {"product_id": 1, "quantity": 2}]),
+                100,
+            )),
+            400,
+            "duplicate_product",
+        ),
+        case(
+            Method::POST,
+            Checkout,
+            "/orders",
+            Some(order(json!([{"product_id": 1, "quantity": 1}]), 0)),
+            400,
+            "invalid_payment",
+        ),
+        case(
+            Method::GET,
+            Checkout,
+            "/orders/nope",
+            None,
+            404,
+            "order_not_found",
+        ),
+        // payment
+        case(
+            Method::POST,
+            Payment,
+            "/charge",
+            Some(charge(0, "USD", "4242424242424242")),
+            400,
+            "invalid_amount",
+        ),
+        case(
+            Method::POST,
+            Payment,
+            "/charge",
+            Some(charge(-100, "USD", "4242424242424242")),
+            400,
+            "invalid_amount",
+        ),
+        case(
+            Method::POST,
+            Payment,
+            "/charge",
+            Some(charge(100, "usd", "4242424242424242")),
+            400,
+            "invalid_currency",
+        ),
+        case(
+            Method::POST,
+            Payment,
+            "/charge",
+            Some(charge(100, "USD", "1234")),
+            400,
+            "invalid_card",
+        ),
+        case(
+            Method::POST,
+            Payment,
+            "/charge",
+            Some(charge(100, "USD", "4000000000000002")),
+            402,
+            "card_declined",
+        ),
+        // load-generator
+        case(
+            Method::PUT,
+            LoadGenerator,
+            "/rate",
+            Some(json!({"journeys_per_second": -1})),
+            400,
+            "invalid_rate",
+        ),
+        case(
+            Method::PUT,
+            LoadGenerator,
+            "/rate",
+            Some(json!({"journeys_per_second": 1e9})),
+            400,
+            "invalid_rate",
+        ),
+    ];
+    let mut failures = Vec::new();
+    for c in &cases {
+        let (status, body) = match &c.body {
+            Some(b) => shop.send_json(c.method.clone(), c.service, c.path, b).await,
+            None => {
+                let r = shop
+                    .http
+                    .request(c.method.clone(), shop.url(c.service, c.path))
+                    .send()
+                    .await
+                    .expect("request");
+                let status = r.status().as_u16();
+                (status, r.json::<Value>().await.unwrap_or(Value::Null))
+            }
+        };
+        if status != c.status
+            || body["error"]["code"] != c.code
+            || !body["error"]["message"].is_string()
+        {
+            failures.push(format!(
+                "{} {} {}: got {status} {body}, want {} {}",
+                c.method, c.service, c.path, c.status, c.code
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases wrong:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+
+    // Malformed, non-JSON, oversized and garbage bodies on every POST/PUT endpoint.
+    let posts = [
+        (Frontend, "/api/browse"),
+        (Frontend, "/api/checkout"),
+        (Frontend, "/api/cart/c1/items"),
+        (Cart, "/cart/c1/items"),
+        (Checkout, "/orders"),
+        (Payment, "/charge"),
+    ];
+    let oversized = format!(
+        "{{\"pad\": \"{}\"}}",
+        "x".repeat(shop::server::MAX_BODY_BYTES + 10)
+    );
+    let garbage: Vec<Vec<u8>> = vec![
+        b"{not json".to_vec(),
+        b"[1,2,3]".to_vec(),
+        b"null".to_vec(),
+        b"{\"cart_id\": \"\xff\xfe\"}".to_vec(),
+        vec![0u8; 64],
+        "{\"a\":".repeat(2000).into_bytes(),
+    ];
+    for (service, path) in posts {
+        for body in &garbage {
+            let (status, answer) = shop.post_raw(service, path, body.clone()).await;
+            assert!(
+                (400..500).contains(&status),
+                "{service} {path} with {:?}: {status} {answer}",
+                String::from_utf8_lossy(&body[..body.len().min(20)])
+            );
+            assert!(answer["error"]["code"].is_string(), "{answer}");
+        }
+        let (status, answer) = shop
+            .post_raw(service, path, oversized.clone().into_bytes())
+            .await;
+        assert_eq!(status, 413, "{service} {path} oversized: {answer}");
+        assert_eq!(answer["error"]["code"], "body_too_large");
+        let r = shop
+            .http
+            .post(shop.url(service, path))
+            .header("content-type", "text/plain")
+            .body("{}")
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(r.status().as_u16(), 415, "{service} {path} text/plain");
+    }
+
+    // Nothing was lost or broken: every service is alive, the good cart is intact.
+    for s in ServiceName::ALL {
+        assert_eq!(shop.get(s, "/health").await.0, 200, "{s} survived");
+    }
+    let (status, cart) = shop.get(Frontend, "/api/cart/full-cart").await;
+    assert_eq!(status, 200);
+    assert_eq!(cart["item_count"], 1, "{cart}");
+    shop.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
