@@ -1,0 +1,269 @@
+//! The span contract of the shared layers, asserted on exported spans: HTTP server and client
+//! spans, error statuses, database attribute generations, the sampler and SDK switches.
+
+use std::time::Duration;
+
+use opentelemetry::trace::{SpanKind, Status};
+use opentelemetry_sdk::trace::SpanData;
+use telemetry::settings::DbSemconv;
+use telemetry::{
+    DbClient, DbFailure, DbOperation, DbSystem, HttpClient, LogFormat, MemorySink, Settings,
+    TelemetryHub, Upstream,
+};
+
+fn attr(span: &SpanData, key: &str) -> Option<String> {
+    span.attributes
+        .iter()
+        .find(|kv| kv.key.as_str() == key)
+        .map(|kv| kv.value.as_str().into_owned())
+}
+
+fn hub(settings: Settings) -> (TelemetryHub, MemorySink) {
+    let sink = MemorySink::new();
+    let hub = TelemetryHub::new(settings, LogFormat::Off)
+        .expect("hub")
+        .with_memory_sink(sink.clone());
+    (hub, sink)
+}
+
+struct Failed;
+
+impl DbFailure for Failed {
+    fn error_type(&self) -> &'static str {
+        "unavailable"
+    }
+    fn status_code(&self) -> Option<String> {
+        Some("08006".to_owned())
+    }
+}
+
+fn run_db_op(settings: Settings, fail: bool) -> Vec<SpanData> {
+    let (hub, sink) = hub(settings);
+    let t = hub.service("checkout").expect("telemetry");
+    let db = DbClient::new(
+        t.clone(),
+        DbSystem::Postgresql,
+        "shop",
+        Some("db.internal".into()),
+        Some(5432),
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("rt");
+    tracing::dispatcher::with_default(t.dispatch(), || {
+        rt.block_on(async {
+            let op = DbOperation {
+                operation: "SELECT",
+                collection: Some("orders"),
+                query_text: "SELECT id FROM orders WHERE id = $1",
+            };
+            let _ = db
+                .run(op, async { if fail { Err(Failed) } else { Ok(1) } })
+                .await;
+        })
+    });
+    sink.spans().into_iter().map(|(_, s)| s).collect()
+}
+
+#[test]
+fn database_spans_carry_both_generations_by_default() {
+    let spans = run_db_op(Settings::default(), false);
+    let s = &spans[0];
+    assert_eq!(s.name, "SELECT orders");
+    assert_eq!(s.span_kind, SpanKind::Client);
+    for (stable, old, value) in [
+        ("db.system.name", "db.system", "postgresql"),
+        ("db.namespace", "db.name", "shop"),
+        ("db.operation.name", "db.operation", "SELECT"),
+        (
+            "db.query.text",
+            "db.statement",
+            "SELECT id FROM orders WHERE id = $1",
+        ),
+        ("db.collection.name", "db.sql.table", "orders"),
+        ("server.address", "net.peer.name", "db.internal"),
+        ("server.port", "net.peer.port", "5432"),
+    ] {
+        assert_eq!(attr(s, stable).as_deref(), Some(value), "{stable}");
+        assert_eq!(attr(s, old).as_deref(), Some(value), "{old}");
+    }
+    assert_eq!(s.status, Status::Unset);
+}
+
+#[test]
+fn database_opt_in_emits_stable_names_only() {
+    let settings = Settings {
+        db_semconv: DbSemconv::StableOnly,
+        ..Settings::default()
+    };
+    let spans = run_db_op(settings, false);
+    let s = &spans[0];
+    assert_eq!(attr(s, "db.system.name").as_deref(), Some("postgresql"));
+    for old in [
+        "db.system",
+        "db.name",
+        "db.operation",
+        "db.statement",
+        "db.sql.table",
+        "net.peer.name",
+        "net.peer.port",
+    ] {
+        assert_eq!(attr(s, old), None, "{old} must not be emitted");
+    }
+}
+
+#[test]
+fn a_failed_database_operation_is_an_error_with_its_type() {
+    let spans = run_db_op(Settings::default(), true);
+    let s = &spans[0];
+    assert!(matches!(s.status, Status::Error { .. }));
+    assert_eq!(attr(s, "error.type").as_deref(), Some("unavailable"));
+    assert_eq!(attr(s, "db.response.status_code").as_deref(), Some("08006"));
+}
+
+#[test]
+fn sdk_disabled_and_sampler_off_export_nothing() {
+    for settings in [
+        Settings {
+            disabled: true,
+            ..Settings::default()
+        },
+        Settings {
+            sampler: telemetry::settings::SamplerSetting::AlwaysOff,
+            ..Settings::default()
+        },
+    ] {
+        assert!(run_db_op(settings, false).is_empty());
+    }
+}
+
+/// A server with three routes behind the shared layer, and a client calling it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_server_and_client_spans_follow_the_conventions() {
+    let (hub, sink) = hub(Settings::default());
+    let server_t = hub.service("server-svc").expect("telemetry");
+    let client_t = hub.service("client-svc").expect("telemetry");
+    let app = axum::Router::new()
+        .route("/items/{id}", axum::routing::get(|| async { "ok" }))
+        .route(
+            "/boom",
+            axum::routing::get(|| async { (http::StatusCode::INTERNAL_SERVER_ERROR, "no") }),
+        )
+        .route(
+            "/missing",
+            axum::routing::get(|| async { (http::StatusCode::NOT_FOUND, "no") }),
+        )
+        .layer(axum::middleware::from_fn_with_state(
+            server_t.clone(),
+            telemetry::http_server::trace_http,
+        ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let dispatch = server_t.dispatch().clone();
+    std::thread::spawn(move || {
+        // The server runs under its own service's dispatch, as the launcher arranges.
+        tracing::dispatcher::with_default(&dispatch, || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("rt");
+            rt.block_on(async { axum::serve(listener, app).await })
+        })
+    });
+
+    let client = HttpClient::new(client_t.clone(), Duration::from_secs(2));
+    let up = Upstream::new("server-svc", format!("http://127.0.0.1:{port}"));
+    let dead = Upstream::new("nobody", "http://127.0.0.1:1");
+    let calls = async {
+        for (template, path) in [
+            ("/items/{id}", "/items/7"),
+            ("/boom", "/boom"),
+            ("/missing", "/missing"),
+        ] {
+            client
+                .send::<()>(&up, http::Method::GET, template, path, None)
+                .await
+                .expect("answered");
+        }
+        assert!(
+            client
+                .send::<()>(&dead, http::Method::GET, "/x", "/x", None)
+                .await
+                .is_err()
+        );
+    };
+    let dispatch = client_t.dispatch().clone();
+    tracing::instrument::WithSubscriber::with_subscriber(calls, dispatch).await;
+
+    let spans = sink.spans();
+    let find = |service: &str, name: &str| {
+        spans
+            .iter()
+            .find(|(s, d)| s == service && d.name == name)
+            .map(|(_, d)| d.clone())
+            .unwrap_or_else(|| {
+                panic!(
+                    "no span {name} in {service}: {:?}",
+                    spans.iter().map(|(s, d)| (s, &d.name)).collect::<Vec<_>>()
+                )
+            })
+    };
+    let server_ok = find("server-svc", "GET /items/{id}");
+    let client_ok = find("client-svc", "GET /items/{id}");
+    assert_eq!(server_ok.span_kind, SpanKind::Server);
+    assert_eq!(client_ok.span_kind, SpanKind::Client);
+    assert_eq!(
+        server_ok.parent_span_id,
+        client_ok.span_context.span_id(),
+        "propagated across HTTP"
+    );
+    assert_eq!(
+        server_ok.span_context.trace_id(),
+        client_ok.span_context.trace_id()
+    );
+    assert_eq!(
+        attr(&server_ok, "http.route").as_deref(),
+        Some("/items/{id}")
+    );
+    assert_eq!(attr(&server_ok, "url.path").as_deref(), Some("/items/7"));
+    assert_eq!(
+        attr(&server_ok, "http.response.status_code").as_deref(),
+        Some("200")
+    );
+    assert_eq!(
+        attr(&client_ok, "url.full").as_deref(),
+        Some(format!("http://127.0.0.1:{port}/items/7").as_str())
+    );
+    assert_eq!(
+        attr(&client_ok, "server.address").as_deref(),
+        Some("127.0.0.1")
+    );
+    assert_eq!(
+        attr(&client_ok, "server.port").as_deref(),
+        Some(port.to_string().as_str())
+    );
+    assert_eq!(server_ok.status, Status::Unset);
+
+    // 5xx: an error on both sides, with error.type.
+    let server_boom = find("server-svc", "GET /boom");
+    let client_boom = find("client-svc", "GET /boom");
+    for s in [&server_boom, &client_boom] {
+        assert!(matches!(s.status, Status::Error { .. }), "{}", s.name);
+        assert_eq!(attr(s, "error.type").as_deref(), Some("500"));
+    }
+    // 4xx: an error on the client span only.
+    assert_eq!(find("server-svc", "GET /missing").status, Status::Unset);
+    let client_missing = find("client-svc", "GET /missing");
+    assert!(matches!(client_missing.status, Status::Error { .. }));
+    assert_eq!(attr(&client_missing, "error.type").as_deref(), Some("404"));
+    // No answer at all: an error with the failure's kind.
+    let client_dead = find("client-svc", "GET /x");
+    assert!(matches!(client_dead.status, Status::Error { .. }));
+    assert_eq!(
+        attr(&client_dead, "error.type").as_deref(),
+        Some("connection_error")
+    );
+}
