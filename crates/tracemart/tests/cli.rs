@@ -1,0 +1,242 @@
+//! The binary as a user runs it: `up` starts on free ports with nothing installed, SIGTERM
+//! drains and flushes telemetry to the OTLP endpoint, a taken port is a clear error.
+
+use std::io::Read as _;
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const SERVICES: [&str; 6] = [
+    "LOAD_GENERATOR",
+    "FRONTEND",
+    "CART",
+    "PRODUCT_CATALOG",
+    "CHECKOUT",
+    "PAYMENT",
+];
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+struct Shop {
+    child: Child,
+    ports: Vec<(&'static str, u16)>,
+    dir: std::path::PathBuf,
+}
+
+impl Shop {
+    fn start(extra_env: &[(&str, String)]) -> Shop {
+        let ports: Vec<_> = SERVICES.iter().map(|s| (*s, free_port())).collect();
+        let dir = std::env::temp_dir().join(format!(
+            "tracemart-cli-{}-{}",
+            std::process::id(),
+            ports[0].1
+        ));
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_tracemart"));
+        cmd.args(["up", "--no-load", "--log-format", "off", "--sqlite"])
+            .arg(dir.join("shop.db"))
+            .env_remove("DATABASE_URL")
+            .env_remove("REDIS_URL")
+            .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (s, p) in &ports {
+            cmd.env(format!("{s}_PORT"), p.to_string());
+        }
+        for (k, v) in extra_env {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().expect("spawn tracemart up");
+        Shop { child, ports, dir }
+    }
+
+    fn port(&self, service: &str) -> u16 {
+        self.ports
+            .iter()
+            .find(|(s, _)| *s == service)
+            .map(|(_, p)| *p)
+            .expect("port")
+    }
+
+    fn wait_ready(&self, client: &reqwest::blocking::Client) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        for (_, port) in &self.ports {
+            loop {
+                let ok = client
+                    .get(format!("http://127.0.0.1:{port}/ready"))
+                    .send()
+                    .map(|r| r.status().is_success())
+                    .unwrap_or(false);
+                if ok {
+                    break;
+                }
+                assert!(Instant::now() < deadline, "port {port} not ready");
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    }
+
+    /// SIGTERM, then the exit status and stdout.
+    fn terminate(mut self) -> (std::process::ExitStatus, String) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let exit = loop {
+            if let Some(s) = self.child.try_wait().expect("wait") {
+                break s;
+            }
+            assert!(Instant::now() < deadline, "did not stop after SIGTERM");
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let mut out = String::new();
+        if let Some(mut o) = self.child.stdout.take() {
+            let _ = o.read_to_string(&mut out);
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+        (exit, out)
+    }
+}
+
+/// A minimal OTLP/HTTP receiver: counts the trace export requests and their bytes.
+fn receiver() -> (u16, Arc<Mutex<Vec<usize>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let got = Arc::new(Mutex::new(Vec::new()));
+    let seen = got.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            if let Some((path, len)) = answer(stream)
+                && path == "/v1/traces"
+            {
+                seen.lock().expect("lock").push(len);
+            }
+        }
+    });
+    (port, got)
+}
+
+/// Reads one HTTP/1.1 request and answers 200 with an empty body; returns path and body size.
+fn answer(mut stream: std::net::TcpStream) -> Option<(String, usize)> {
+    use std::io::{BufRead as _, BufReader, Write as _};
+    let mut reader = BufReader::new(stream.try_clone().ok()?);
+    let mut line = String::new();
+    reader.read_line(&mut line).ok()?;
+    let path = line.split_whitespace().nth(1)?.to_owned();
+    let mut len = 0usize;
+    loop {
+        let mut h = String::new();
+        reader.read_line(&mut h).ok()?;
+        if h.trim().is_empty() {
+            break;
+        }
+        if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
+            len = v.trim().parse().unwrap_or(0);
+        }
+    }
+    let mut body = vec![0; len];
+    reader.read_exact(&mut body).ok()?;
+    let _ = stream.write_all(
+        b"HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+    );
+    Some((path, len))
+}
+
+#[test]
+fn up_serves_a_checkout_and_sigterm_flushes_telemetry() {
+    let (otlp_port, traces) = receiver();
+    let shop = Shop::start(&[
+        (
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            format!("http://127.0.0.1:{otlp_port}"),
+        ),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf".to_owned()),
+        ("OTEL_METRICS_EXPORTER", "none".to_owned()),
+        ("OTEL_LOGS_EXPORTER", "none".to_owned()),
+    ]);
+    let client = reqwest::blocking::Client::new();
+    shop.wait_ready(&client);
+    let frontend = format!("http://127.0.0.1:{}", shop.port("FRONTEND"));
+    let r = client
+        .post(format!("{frontend}/api/cart/cli-cart/items"))
+        .json(&serde_json::json!({"product_id": 10, "quantity": 1}))
+        .send()
+        .expect("add to cart");
+    assert_eq!(r.status(), 201);
+    let r = client
+        .post(format!("{frontend}/api/checkout"))
+        .json(&serde_json::json!({"cart_id": "cli-cart", "card": {"number": "4242424242424242", "cvv": "123", "exp_month": 1, "exp_year": 2040}}))
+        .send()
+        .expect("checkout");
+    assert_eq!(r.status(), 201);
+    let order: serde_json::Value = r.json().expect("json");
+    let order_id = order["order"]["id"].as_str().expect("order id");
+    let r = client
+        .get(format!("{frontend}/api/orders/{order_id}"))
+        .send()
+        .expect("order");
+    assert_eq!(r.status(), 200, "the order exists in the checkout store");
+
+    let (exit, stdout) = shop.terminate();
+    assert!(exit.success(), "exit {exit:?}; stdout:\n{stdout}");
+    assert!(stdout.contains("the shop is open"), "{stdout}");
+    assert!(
+        stdout.contains("OTLP http/protobuf"),
+        "says where telemetry goes: {stdout}"
+    );
+    assert!(stdout.contains("stopped."), "{stdout}");
+    let exported = traces.lock().expect("lock").clone();
+    assert!(
+        !exported.is_empty() && exported.iter().all(|len| *len > 0),
+        "spans were flushed on SIGTERM: {exported:?}"
+    );
+}
+
+#[test]
+fn a_taken_port_is_a_clear_error() {
+    let taken = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = taken.local_addr().expect("addr").port();
+    let mut shop = Shop::start(&[("CART_PORT", port.to_string())]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let exit = loop {
+        if let Some(s) = shop.child.try_wait().expect("wait") {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "up should fail");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    shop.child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut stderr)
+        .expect("read");
+    assert!(!exit.success());
+    assert!(
+        stderr.contains(&format!("port {port} for cart is already in use")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("CART_PORT"), "says how to fix it: {stderr}");
+    drop(taken);
+}
+
+#[test]
+fn invalid_otel_settings_stop_the_start_with_the_variable_named() {
+    let out = Command::new(env!("CARGO_BIN_EXE_tracemart"))
+        .args(["up", "--no-load"])
+        .env("OTEL_TRACES_SAMPLER", "sometimes")
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("OTEL_TRACES_SAMPLER"), "{stderr}");
+}
