@@ -363,8 +363,44 @@ async fn checkout_through_the_api_is_stored_in_postgres_and_the_cart_in_redis() 
         .expect("exists");
     assert!(!exists, "checkout cleared the cart");
 
+    // A declined card: 402 to the shopper, counted by payment.
+    shop.send_json(
+        reqwest::Method::POST,
+        ServiceName::Frontend,
+        &format!("/api/cart/{cart_id}/items"),
+        &serde_json::json!({"product_id": 4, "quantity": 1}),
+    )
+    .await;
+    let (status, declined) = shop
+        .send_json(
+            reqwest::Method::POST,
+            ServiceName::Frontend,
+            "/api/checkout",
+            &serde_json::json!({"cart_id": cart_id, "card": card("4000000000000002")}),
+        )
+        .await;
+    assert_eq!(status, 402, "{declined}");
+    assert_eq!(declined["error"]["code"], "card_declined");
+
     // The card number appears in no span and no log record: only its last four digits.
     shop.shop.as_ref().expect("running").flush();
+    let metrics = shop.sink.metric_names();
+    for (service, metric) in [
+        ("frontend", "http.server.request.duration"),
+        ("frontend", "http.client.request.duration"),
+        ("cart", "db.client.operation.duration"),
+        ("checkout", "db.client.operation.duration"),
+        ("checkout", "shop.orders"),
+        ("checkout", "shop.revenue"),
+        ("payment", "shop.payment.charges"),
+        ("payment", "shop.payment.declines"),
+        ("cart", "shop.cart.size"),
+    ] {
+        assert!(
+            metrics.contains(&(service.to_owned(), metric.to_owned())),
+            "{service} exports {metric}: {metrics:?}"
+        );
+    }
     for s in spans(&shop.sink) {
         for kv in &s.data.attributes {
             assert!(

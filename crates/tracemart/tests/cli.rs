@@ -240,3 +240,59 @@ fn invalid_otel_settings_stop_the_start_with_the_variable_named() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("OTEL_TRACES_SAMPLER"), "{stderr}");
 }
+
+#[test]
+fn serve_runs_one_service_and_health_checks_it() {
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tracemart"))
+        .args([
+            "serve",
+            "payment",
+            "--host",
+            "127.0.0.1",
+            "--log-format",
+            "off",
+            "--port",
+        ])
+        .arg(port.to_string())
+        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("spawn serve");
+    let health = |target: String| {
+        Command::new(env!("CARGO_BIN_EXE_tracemart"))
+            .args(["health", &target])
+            .output()
+            .expect("health")
+            .status
+            .success()
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !health(port.to_string()) {
+        assert!(Instant::now() < deadline, "payment did not come up");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let r = reqwest::blocking::Client::new()
+        .post(format!("http://127.0.0.1:{port}/charge"))
+        .json(&serde_json::json!({"amount_cents": 1999, "currency": "USD", "card": {"number": "4000000000000002", "cvv": "123", "exp_month": 1, "exp_year": 2040}}))
+        .send()
+        .expect("charge");
+    assert_eq!(r.status(), 402, "the always-declined test card");
+    // Only payment runs in this process.
+    assert!(
+        reqwest::blocking::get(format!("http://127.0.0.1:{port}/api/browse"))
+            .expect("get")
+            .status()
+            == 404
+    );
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    let exit = child.wait().expect("wait");
+    assert!(exit.success(), "{exit:?}");
+    assert!(
+        !health(port.to_string()),
+        "health fails once the service is gone"
+    );
+}
