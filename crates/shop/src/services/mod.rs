@@ -60,6 +60,17 @@ pub struct Service {
     pub background: Vec<BoxFuture<'static, ()>>,
 }
 
+impl Service {
+    /// A service with no store: always ready, nothing in the background.
+    pub fn without_store(routes: Router) -> Self {
+        Self {
+            routes,
+            readiness: crate::server::always_ready(),
+            background: Vec::new(),
+        }
+    }
+}
+
 /// Builds the named service.
 pub async fn build(ctx: ServiceContext) -> anyhow::Result<Service> {
     match ctx.name {

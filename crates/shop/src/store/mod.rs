@@ -258,6 +258,29 @@ impl SqlDatabase {
     }
 }
 
+impl SqlDatabase {
+    /// The parts of a [`Service`](crate::services::Service) a database gives it: readiness is
+    /// the database answering with its schema in place, and a background task prepares the
+    /// schema as soon as it can.
+    pub fn service_parts(
+        &self,
+        shutdown: tokio::sync::watch::Receiver<bool>,
+    ) -> (
+        crate::server::Readiness,
+        futures::future::BoxFuture<'static, ()>,
+    ) {
+        let db = self.clone();
+        let readiness: crate::server::Readiness = Arc::new(move || {
+            let db = db.clone();
+            Box::pin(async move { db.check().await })
+        });
+        (
+            readiness,
+            Box::pin(prepare_in_background(self.clone(), shutdown)),
+        )
+    }
+}
+
 /// Creates the schema as soon as the database answers, so the first request does not pay for
 /// it; retries every two seconds while the database is down, stops at shutdown.
 pub async fn prepare_in_background(

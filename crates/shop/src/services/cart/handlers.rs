@@ -62,9 +62,7 @@ pub(super) async fn add_item(
     ApiPath(cart_id): ApiPath<String>,
     ApiJson(item): ApiJson<AddItem>,
 ) -> ApiResult<(StatusCode, Json<Cart>)> {
-    validate_cart_id(&cart_id)?;
-    validate_product_id(item.product_id)?;
-    validate_quantity(item.quantity)?;
+    item.validate(&cart_id)?;
     let items = s.carts.items(&cart_id).await?;
     if items.len() >= MAX_LINES && !items.iter().any(|i| i.product_id == item.product_id) {
         return Err(ApiError::conflict(

@@ -32,3 +32,13 @@ pub struct AddItem {
     pub product_id: i64,
     pub quantity: i64,
 }
+
+impl AddItem {
+    /// The cart id and the line, checked the same way wherever an item is added.
+    pub fn validate(&self, cart_id: &str) -> crate::error::ApiResult<()> {
+        use super::handlers::{validate_cart_id, validate_product_id, validate_quantity};
+        validate_cart_id(cart_id)?;
+        validate_product_id(self.product_id)?;
+        validate_quantity(self.quantity)
+    }
+}

@@ -38,17 +38,11 @@ pub async fn build(ctx: ServiceContext) -> anyhow::Result<Service> {
             .with_description("Revenue of placed orders, in minor units of the order currency.")
             .build(),
     });
-    let readiness_db = sql.clone();
+    let (readiness, prepare) = sql.service_parts(ctx.shutdown.clone());
     Ok(Service {
         routes: router(state),
-        readiness: Arc::new(move || {
-            let db = readiness_db.clone();
-            Box::pin(async move { db.check().await })
-        }),
-        background: vec![Box::pin(crate::store::prepare_in_background(
-            sql,
-            ctx.shutdown.clone(),
-        ))],
+        readiness,
+        background: vec![prepare],
     })
 }
 

@@ -10,7 +10,7 @@ use super::model::{
     ProductsQuery,
 };
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, OptionalJson};
-use crate::services::cart::handlers::{validate_cart_id, validate_product_id, validate_quantity};
+use crate::services::cart::handlers::{validate_cart_id, validate_product_id};
 use crate::services::cart::model::{AddItem, Cart};
 use crate::services::checkout::model::{Order, OrderLine, PaymentRef, PlaceOrder};
 use crate::services::payment::model::ChargeRequest;
@@ -208,9 +208,7 @@ pub(super) async fn add_to_cart(
     ApiPath(cart_id): ApiPath<String>,
     ApiJson(item): ApiJson<AddItem>,
 ) -> ApiResult<(StatusCode, Json<Cart>)> {
-    validate_cart_id(&cart_id)?;
-    validate_product_id(item.product_id)?;
-    validate_quantity(item.quantity)?;
+    item.validate(&cart_id)?;
     // Unknown products are refused here (404), before they reach the cart.
     let product = s.catalog.product(item.product_id).await?;
     if product.stock < item.quantity {

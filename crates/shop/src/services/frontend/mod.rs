@@ -15,7 +15,6 @@ use super::checkout::client::CheckoutClient;
 use super::payment::client::PaymentClient;
 use super::product_catalog::client::ProductCatalogClient;
 use super::{Service, ServiceContext};
-use crate::server::always_ready;
 
 pub(crate) struct State {
     cart: CartClient,
@@ -31,11 +30,7 @@ pub async fn build(ctx: ServiceContext) -> anyhow::Result<Service> {
         payment: PaymentClient::new(&ctx),
         checkout: CheckoutClient::new(&ctx),
     });
-    Ok(Service {
-        routes: router(state),
-        readiness: always_ready(),
-        background: Vec::new(),
-    })
+    Ok(Service::without_store(router(state)))
 }
 
 pub(crate) fn router(state: Arc<State>) -> Router {

@@ -13,7 +13,6 @@ use opentelemetry::metrics::Counter;
 
 use super::{Service, ServiceContext};
 use crate::config::PaymentConfig;
-use crate::server::always_ready;
 
 pub(crate) struct State {
     config: PaymentConfig,
@@ -36,11 +35,7 @@ pub async fn build(ctx: ServiceContext) -> anyhow::Result<Service> {
             .with_description("Card charges attempted, by outcome.")
             .build(),
     });
-    Ok(Service {
-        routes: router(state),
-        readiness: always_ready(),
-        background: Vec::new(),
-    })
+    Ok(Service::without_store(router(state)))
 }
 
 pub(crate) fn router(state: Arc<State>) -> Router {
