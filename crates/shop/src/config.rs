@@ -64,6 +64,25 @@ impl ServiceName {
         }
     }
 
+    /// The services it calls directly.
+    pub fn calls(self) -> &'static [ServiceName] {
+        use ServiceName::*;
+        match self {
+            LoadGenerator => &[Frontend],
+            Frontend => &[Cart, ProductCatalog, Payment, Checkout],
+            Cart | ProductCatalog | Checkout | Payment => &[],
+        }
+    }
+
+    /// The external stores it uses when configured with them.
+    pub fn stores(self) -> &'static [&'static str] {
+        match self {
+            ServiceName::Cart => &["redis"],
+            ServiceName::ProductCatalog | ServiceName::Checkout => &["postgresql"],
+            _ => &[],
+        }
+    }
+
     /// The environment variable that overrides the port it listens on.
     pub fn port_var(self) -> String {
         format!(

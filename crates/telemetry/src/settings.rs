@@ -7,17 +7,67 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+/// Every environment variable [`Settings::from_env`] reads.
+pub const VARIABLES: &[&str] = &[
+    "OTEL_SDK_DISABLED",
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_PROTOCOL",
+    "OTEL_EXPORTER_OTLP_HEADERS",
+    "OTEL_EXPORTER_OTLP_TIMEOUT",
+    "OTEL_EXPORTER_OTLP_COMPRESSION",
+    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+    "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+    "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
+    "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION",
+    "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL",
+    "OTEL_EXPORTER_OTLP_METRICS_HEADERS",
+    "OTEL_EXPORTER_OTLP_METRICS_TIMEOUT",
+    "OTEL_EXPORTER_OTLP_METRICS_COMPRESSION",
+    "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_LOGS_PROTOCOL",
+    "OTEL_EXPORTER_OTLP_LOGS_HEADERS",
+    "OTEL_EXPORTER_OTLP_LOGS_TIMEOUT",
+    "OTEL_EXPORTER_OTLP_LOGS_COMPRESSION",
+    "OTEL_TRACES_EXPORTER",
+    "OTEL_METRICS_EXPORTER",
+    "OTEL_LOGS_EXPORTER",
+    "OTEL_TRACES_SAMPLER",
+    "OTEL_TRACES_SAMPLER_ARG",
+    "OTEL_PROPAGATORS",
+    "OTEL_SEMCONV_STABILITY_OPT_IN",
+    "OTEL_SERVICE_NAME",
+    "OTEL_RESOURCE_ATTRIBUTES",
+    "OTEL_METRIC_EXPORT_INTERVAL",
+    "TRACEMART_NAMESPACE",
+    "DEPLOYMENT_ENVIRONMENT",
+    "CX_APPLICATION_NAME",
+    "CX_SUBSYSTEM_NAME",
+];
+
 /// A snapshot of environment variables. `Env::process()` reads the real one.
 #[derive(Debug, Clone, Default)]
-pub struct Env(HashMap<String, String>);
+pub struct Env(
+    HashMap<String, String>,
+    #[cfg(test)] std::rc::Rc<std::cell::RefCell<Vec<String>>>,
+);
 
 impl Env {
     pub fn process() -> Self {
-        Self(std::env::vars().collect())
+        Self::from_map(std::env::vars().collect())
+    }
+
+    fn from_map(map: HashMap<String, String>) -> Self {
+        Self(
+            map,
+            #[cfg(test)]
+            Default::default(),
+        )
     }
 
     pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
-        Self(
+        Self::from_map(
             pairs
                 .into_iter()
                 .map(|(k, v)| (k.to_owned(), v.to_owned()))
@@ -27,6 +77,8 @@ impl Env {
 
     /// The value of a variable, with surrounding whitespace removed; empty counts as unset.
     pub fn get(&self, key: &str) -> Option<&str> {
+        #[cfg(test)]
+        self.1.borrow_mut().push(key.to_owned());
         self.0.get(key).map(|v| v.trim()).filter(|v| !v.is_empty())
     }
 }
@@ -442,6 +494,23 @@ mod tests {
 
     fn settings(pairs: &[(&str, &str)]) -> Settings {
         Settings::from_env(&Env::from_pairs(pairs.iter().copied())).expect("valid settings")
+    }
+
+    #[test]
+    fn every_variable_read_is_listed() {
+        let env = Env::from_pairs([
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4317"),
+            ("OTEL_TRACES_SAMPLER", "traceidratio"),
+        ]);
+        Settings::from_env(&env).expect("valid");
+        let read = env.1.borrow().clone();
+        assert!(read.len() > 20);
+        for key in read {
+            assert!(
+                VARIABLES.contains(&key.as_str()),
+                "{key} is read but not in VARIABLES"
+            );
+        }
     }
 
     #[test]

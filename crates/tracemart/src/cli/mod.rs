@@ -3,6 +3,7 @@
 mod health;
 mod options;
 mod serve;
+mod services;
 mod up;
 
 use std::process::ExitCode;
@@ -28,6 +29,8 @@ enum Command {
     Serve(serve::Args),
     /// Check a service's /health (or any URL); exit 0 when it answers 2xx. For container health checks.
     Health(health::Args),
+    /// List the services, their ports, peers and stores, and the environment the binary reads.
+    Services(services::Args),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -35,5 +38,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Up(args) => up::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Health(args) => health::run(args),
+        Command::Services(args) => services::run(args),
     }
 }
