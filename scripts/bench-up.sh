@@ -17,7 +17,7 @@ bin=target/release/tracemart
 data=$(mktemp -d)
 trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$data"' EXIT
 
-ports=(8010 8018 8013 8014 8016 8017)
+ports=(8010 8011 8012 8013 8014 8015 8016 8017 8018 8019 8020 8021)
 for p in "${ports[@]}"; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
     echo "port $p is in use: stop whatever listens there first" >&2

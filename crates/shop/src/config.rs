@@ -16,16 +16,28 @@ pub enum ServiceName {
     ProductCatalog,
     Checkout,
     Payment,
+    Currency,
+    Shipping,
+    Ad,
+    Recommendation,
+    Inventory,
+    Notification,
 }
 
 impl ServiceName {
-    pub const ALL: [ServiceName; 6] = [
+    pub const ALL: [ServiceName; 12] = [
         ServiceName::LoadGenerator,
         ServiceName::Frontend,
         ServiceName::Cart,
         ServiceName::ProductCatalog,
         ServiceName::Checkout,
         ServiceName::Payment,
+        ServiceName::Currency,
+        ServiceName::Shipping,
+        ServiceName::Ad,
+        ServiceName::Recommendation,
+        ServiceName::Inventory,
+        ServiceName::Notification,
     ];
 
     /// The `service.name` it reports and the name on the command line.
@@ -37,6 +49,12 @@ impl ServiceName {
             ServiceName::ProductCatalog => "product-catalog",
             ServiceName::Checkout => "checkout",
             ServiceName::Payment => "payment",
+            ServiceName::Currency => "currency",
+            ServiceName::Shipping => "shipping",
+            ServiceName::Ad => "ad",
+            ServiceName::Recommendation => "recommendation",
+            ServiceName::Inventory => "inventory",
+            ServiceName::Notification => "notification",
         }
     }
 
@@ -49,6 +67,12 @@ impl ServiceName {
             ServiceName::Checkout => 8016,
             ServiceName::Payment => 8017,
             ServiceName::Frontend => 8018,
+            ServiceName::Currency => 8011,
+            ServiceName::Shipping => 8012,
+            ServiceName::Ad => 8015,
+            ServiceName::Recommendation => 8019,
+            ServiceName::Inventory => 8020,
+            ServiceName::Notification => 8021,
         }
     }
 
@@ -61,6 +85,12 @@ impl ServiceName {
             ServiceName::ProductCatalog => "PRODUCT_CATALOG_SERVICE_URL",
             ServiceName::Checkout => "CHECKOUT_SERVICE_URL",
             ServiceName::Payment => "PAYMENT_SERVICE_URL",
+            ServiceName::Currency => "CURRENCY_SERVICE_URL",
+            ServiceName::Shipping => "SHIPPING_SERVICE_URL",
+            ServiceName::Ad => "AD_SERVICE_URL",
+            ServiceName::Recommendation => "RECOMMENDATION_SERVICE_URL",
+            ServiceName::Inventory => "INVENTORY_SERVICE_URL",
+            ServiceName::Notification => "NOTIFICATION_SERVICE_URL",
         }
     }
 
@@ -69,8 +99,19 @@ impl ServiceName {
         use ServiceName::*;
         match self {
             LoadGenerator => &[Frontend],
-            Frontend => &[Cart, ProductCatalog, Payment, Checkout],
-            Cart | ProductCatalog | Checkout | Payment => &[],
+            Frontend => &[
+                Cart,
+                ProductCatalog,
+                Currency,
+                Shipping,
+                Ad,
+                Payment,
+                Checkout,
+            ],
+            ProductCatalog => &[Recommendation],
+            Shipping => &[Currency],
+            Checkout => &[Inventory, Notification],
+            Cart | Payment | Currency | Ad | Recommendation | Inventory | Notification => &[],
         }
     }
 
@@ -78,7 +119,10 @@ impl ServiceName {
     pub fn stores(self) -> &'static [&'static str] {
         match self {
             ServiceName::Cart => &["redis"],
-            ServiceName::ProductCatalog | ServiceName::Checkout => &["postgresql"],
+            ServiceName::ProductCatalog
+            | ServiceName::Checkout
+            | ServiceName::Recommendation
+            | ServiceName::Inventory => &["postgresql"],
             _ => &[],
         }
     }
@@ -167,6 +211,14 @@ pub fn redact_url(url: &str) -> String {
 }
 
 #[derive(Debug, Clone)]
+pub struct NotificationConfig {
+    /// Share of confirmations the simulated mail relay fails to send.
+    pub failure_rate: f64,
+    /// Relay latency range.
+    pub latency: (Duration, Duration),
+}
+
+#[derive(Debug, Clone)]
 pub struct PaymentConfig {
     /// Share of valid charges the gateway declines (the original: 1%).
     pub decline_rate: f64,
@@ -197,6 +249,7 @@ pub struct ShopConfig {
     pub urls: BTreeMap<ServiceName, String>,
     pub cart_ttl: Duration,
     pub payment: PaymentConfig,
+    pub notification: NotificationConfig,
     pub load: LoadConfig,
     /// Timeout of one call between services.
     pub request_timeout: Duration,
@@ -216,6 +269,10 @@ impl ShopConfig {
             payment: PaymentConfig {
                 decline_rate: 0.01,
                 latency: (Duration::from_millis(100), Duration::from_millis(200)),
+            },
+            notification: NotificationConfig {
+                failure_rate: 0.0,
+                latency: (Duration::from_millis(20), Duration::from_millis(80)),
             },
             load: LoadConfig {
                 autostart: true,

@@ -1,6 +1,6 @@
 //! The shop end to end, in-process, against the real PostgreSQL and Redis: one checkout is one
-//! connected trace across all six services, with database spans where they belong and
-//! `traffic.type` on every span.
+//! connected trace across eleven services, eight levels deep, with database spans where they
+//! belong and `traffic.type` on every span.
 
 mod support;
 
@@ -104,7 +104,7 @@ fn assert_db_span_generations(span: &Span, system: &str) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn checkout_is_one_connected_trace_across_the_six_services() {
+async fn checkout_is_one_connected_trace_across_eleven_services() {
     let db = TestDatabase::create().await;
     let config = test_config(
         Database::Postgres {
@@ -125,7 +125,7 @@ async fn checkout_is_one_connected_trace_across_the_six_services() {
         || async {
             let complete: Vec<_> = journey_traces(&shop, "checkout")
                 .into_iter()
-                .filter(|t| orphans(t).is_empty() && services_of(t).len() == 6)
+                .filter(|t| orphans(t).is_empty() && services_of(t).len() >= 11)
                 .collect();
             (!complete.is_empty()).then_some(complete)
         },
@@ -133,9 +133,14 @@ async fn checkout_is_one_connected_trace_across_the_six_services() {
     .await;
     let trace = &checkouts[0];
 
-    // ONE trace that spans all six services, rooted in the load generator.
+    // ONE trace that spans every service but ad (a browse-page service), rooted in the load
+    // generator.
     let services = services_of(trace);
-    for s in ServiceName::ALL {
+    assert!(services.len() >= 10);
+    for s in ServiceName::ALL
+        .into_iter()
+        .filter(|s| *s != ServiceName::Ad)
+    {
         assert!(
             services.contains(s.as_str()),
             "{s} missing from the checkout trace: {services:?}"
@@ -149,7 +154,7 @@ async fn checkout_is_one_connected_trace_across_the_six_services() {
     assert_eq!(roots[0].service, "load-generator");
     assert!(orphans(trace).is_empty(), "orphans: {:?}", orphans(trace));
     let depth = depth(trace);
-    assert!(depth >= 6, "checkout trace is {depth} levels deep");
+    assert!(depth >= 8, "checkout trace is {depth} levels deep");
 
     // traffic.type=demo and session.id on every span, database spans included.
     let session = roots[0].attr("session.id").expect("session.id on the root");
@@ -207,7 +212,7 @@ async fn checkout_is_one_connected_trace_across_the_six_services() {
     );
 
     // PostgreSQL spans under product-catalog and checkout, Redis spans under cart.
-    for service in ["product-catalog", "checkout"] {
+    for service in ["product-catalog", "recommendation", "checkout", "inventory"] {
         let pg: Vec<_> = trace
             .iter()
             .filter(|s| {
@@ -237,6 +242,28 @@ async fn checkout_is_one_connected_trace_across_the_six_services() {
             .iter()
             .any(|s| s.service == "checkout" && s.name() == "INSERT order_items")
     );
+    let reserve = trace
+        .iter()
+        .find(|s| s.service == "inventory" && s.name() == "UPDATE products")
+        .expect("inventory takes stock with an UPDATE");
+    assert!(
+        reserve
+            .attr("db.query.text")
+            .is_some_and(|q| q.contains("stock >= $1"))
+    );
+    // No cycle: recommendation is called by product-catalog and calls no service.
+    let rec_server = trace
+        .iter()
+        .find(|s| s.service == "recommendation" && s.kind() == &SpanKind::Server)
+        .expect("recommendation SERVER span");
+    let rec_caller = trace
+        .iter()
+        .find(|s| s.id() == rec_server.parent())
+        .expect("its caller");
+    assert_eq!(rec_caller.service, "product-catalog");
+    assert!(!trace.iter().any(|s| s.service == "recommendation"
+        && s.kind() == &SpanKind::Client
+        && s.attr("db.system.name").is_none()));
     let redis_spans: Vec<_> = trace
         .iter()
         .filter(|s| s.service == "cart" && s.attr("db.system.name").as_deref() == Some("redis"))
@@ -253,9 +280,15 @@ async fn checkout_is_one_connected_trace_across_the_six_services() {
         assert_db_span_generations(s, "redis");
     }
 
-    // A browse trace is baseline on every span and never touches recommendations.
+    // A browse trace is baseline on every span, shows ads and prices, and never touches
+    // recommendations.
     let browse = journey_traces(&shop, "browse");
     assert!(!browse.is_empty(), "a browse trace");
+    assert!(
+        browse
+            .iter()
+            .any(|t| services_of(t).contains("ad") && services_of(t).contains("currency"))
+    );
     for t in &browse {
         assert!(orphans(t).is_empty());
         for s in t {
@@ -338,10 +371,19 @@ async fn checkout_through_the_api_is_stored_in_postgres_and_the_cart_in_redis() 
     assert_eq!(status, 201, "{result}");
     let order_id = result["order"]["id"].as_str().expect("order id").to_owned();
     let (_, product) = shop.get(ServiceName::Frontend, "/api/products/4").await;
+    // Items at the catalogue price plus domestic shipping.
+    let items = 2 * product["price_cents"].as_i64().expect("price");
+    let shipping = result["order"]["shipping_cents"]
+        .as_i64()
+        .expect("shipping");
+    assert!(shipping > 0);
     assert_eq!(
         result["order"]["total_cents"].as_i64(),
-        Some(2 * product["price_cents"].as_i64().expect("price"))
+        Some(items + shipping)
     );
+    assert_eq!(result["order"]["shipping_country"], "US");
+    assert_eq!(result["display"]["currency"], "USD");
+    assert_eq!(result["display"]["total"].as_i64(), Some(items + shipping));
     assert_eq!(result["order"]["card_last4"], "4242");
 
     let (status, fetched) = shop
@@ -423,6 +465,12 @@ async fn checkout_through_the_api_is_stored_in_postgres_and_the_cart_in_redis() 
     db.drop_now().await;
 }
 
+fn sqlite_spans_under(trace: &[Span], service: &str) -> bool {
+    trace
+        .iter()
+        .any(|s| s.service == service && s.attr("db.system.name").as_deref() == Some("sqlite"))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_embedded_stores_run_the_same_flows_with_sqlite_spans() {
     let (database, dir) = temp_sqlite();
@@ -441,7 +489,8 @@ async fn the_embedded_stores_run_the_same_flows_with_sqlite_spans() {
     )
     .await;
     let trace = &checkouts[0];
-    assert_eq!(services_of(trace).len(), 6);
+    assert!(services_of(trace).len() >= 11);
+    assert!(sqlite_spans_under(trace, "inventory") && sqlite_spans_under(trace, "recommendation"));
     let sqlite: Vec<_> = trace
         .iter()
         .filter(|s| s.attr("db.system.name").as_deref() == Some("sqlite"))

@@ -2,12 +2,18 @@
 //! `handlers.rs` answers requests, `model.rs` holds its wire types, `client.rs` is how other
 //! services call it, and `store.rs` (where it has one) is its data.
 
+pub mod ad;
 pub mod cart;
 pub mod checkout;
+pub mod currency;
 pub mod frontend;
+pub mod inventory;
 pub mod load_generator;
+pub mod notification;
 pub mod payment;
 pub mod product_catalog;
+pub mod recommendation;
+pub mod shipping;
 
 use std::sync::Arc;
 
@@ -80,6 +86,12 @@ pub async fn build(ctx: ServiceContext) -> anyhow::Result<Service> {
         ServiceName::ProductCatalog => product_catalog::build(ctx).await,
         ServiceName::Checkout => checkout::build(ctx).await,
         ServiceName::Payment => payment::build(ctx).await,
+        ServiceName::Currency => currency::build(ctx).await,
+        ServiceName::Shipping => shipping::build(ctx).await,
+        ServiceName::Ad => ad::build(ctx).await,
+        ServiceName::Recommendation => recommendation::build(ctx).await,
+        ServiceName::Inventory => inventory::build(ctx).await,
+        ServiceName::Notification => notification::build(ctx).await,
     }
 }
 
@@ -121,6 +133,19 @@ pub(crate) fn unreachable(e: telemetry::ClientError) -> crate::error::ApiError {
     };
     let message = e.to_string();
     ApiError::new(status, "upstream_unavailable", message).with_source(e)
+}
+
+/// Percent-encodes a query-string value.
+pub(crate) fn encode_query(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    for b in v.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// One typed call to a peer: 2xx bodies decode into `T` (an empty body decodes as `null`,

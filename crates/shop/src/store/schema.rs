@@ -13,11 +13,12 @@ struct Migration {
     statements: &'static [&'static str],
 }
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "products, orders, order items",
-    statements: &[
-        "CREATE TABLE IF NOT EXISTS products (
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "products, orders, order items",
+        statements: &[
+            "CREATE TABLE IF NOT EXISTS products (
             id BIGINT PRIMARY KEY,
             sku TEXT NOT NULL UNIQUE,
             name TEXT NOT NULL,
@@ -28,8 +29,8 @@ const MIGRATIONS: &[Migration] = &[Migration {
             stock BIGINT NOT NULL CHECK (stock >= 0),
             weight_grams BIGINT NOT NULL CHECK (weight_grams > 0)
         )",
-        "CREATE INDEX IF NOT EXISTS products_category_idx ON products (category)",
-        "CREATE TABLE IF NOT EXISTS orders (
+            "CREATE INDEX IF NOT EXISTS products_category_idx ON products (category)",
+            "CREATE TABLE IF NOT EXISTS orders (
             id TEXT PRIMARY KEY,
             status TEXT NOT NULL,
             customer_email TEXT,
@@ -41,16 +42,32 @@ const MIGRATIONS: &[Migration] = &[Migration {
             card_last4 TEXT,
             created_at TEXT NOT NULL
         )",
-        "CREATE TABLE IF NOT EXISTS order_items (
+            "CREATE TABLE IF NOT EXISTS order_items (
             order_id TEXT NOT NULL REFERENCES orders (id) ON DELETE CASCADE,
             product_id BIGINT NOT NULL REFERENCES products (id),
             quantity BIGINT NOT NULL CHECK (quantity > 0),
             unit_price_cents BIGINT NOT NULL CHECK (unit_price_cents > 0),
             PRIMARY KEY (order_id, product_id)
         )",
-        "CREATE INDEX IF NOT EXISTS order_items_product_idx ON order_items (product_id)",
-    ],
-}];
+            "CREATE INDEX IF NOT EXISTS order_items_product_idx ON order_items (product_id)",
+        ],
+    },
+    Migration {
+        version: 2,
+        name: "stock reservations, shipping on orders",
+        statements: &[
+            "CREATE TABLE IF NOT EXISTS stock_reservations (
+            order_id TEXT NOT NULL,
+            product_id BIGINT NOT NULL REFERENCES products (id),
+            quantity BIGINT NOT NULL CHECK (quantity > 0),
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (order_id, product_id)
+        )",
+            "ALTER TABLE orders ADD COLUMN shipping_cents BIGINT NOT NULL DEFAULT 0",
+            "ALTER TABLE orders ADD COLUMN shipping_country TEXT",
+        ],
+    },
+];
 
 const SEED_PRODUCT: &str = "INSERT INTO products \
     (id, sku, name, description, category, price_cents, currency, stock, weight_grams) \

@@ -1,5 +1,6 @@
-//! checkout (8016): order creation — the order and its items in one transaction, priced from
-//! the catalogue and checked against the payment — and order lookup.
+//! checkout (8016): order creation — stock reserved through inventory, then the order and its
+//! items in one transaction, priced from the catalogue and checked against the payment, then
+//! the confirmation through notification — and order lookup.
 
 pub mod client;
 mod handlers;
@@ -12,12 +13,16 @@ use axum::Router;
 use axum::routing::{get, post};
 use opentelemetry::metrics::Counter;
 
+use super::inventory::client::InventoryClient;
+use super::notification::client::NotificationClient;
 use super::{Service, ServiceContext};
 use crate::store::SqlDatabase;
 use store::OrderStore;
 
 pub(crate) struct State {
     orders: OrderStore,
+    inventory: InventoryClient,
+    notification: NotificationClient,
     orders_placed: Counter<u64>,
     revenue: Counter<u64>,
 }
@@ -27,6 +32,8 @@ pub async fn build(ctx: ServiceContext) -> anyhow::Result<Service> {
     let meter = ctx.telemetry.meter();
     let state = Arc::new(State {
         orders: OrderStore::new(sql.clone()),
+        inventory: InventoryClient::new(&ctx),
+        notification: NotificationClient::new(&ctx),
         orders_placed: meter
             .u64_counter("shop.orders")
             .with_unit("{order}")

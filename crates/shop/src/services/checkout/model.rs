@@ -16,6 +16,14 @@ pub struct PaymentRef {
     pub card_last4: Option<String>,
 }
 
+/// How the order ships and what that costs, in the order currency.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ShippingRef {
+    pub country: String,
+    pub cost_cents: i64,
+    pub carrier: String,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PlaceOrder {
     pub currency: String,
@@ -23,6 +31,7 @@ pub struct PlaceOrder {
     pub session_id: Option<String>,
     pub items: Vec<OrderLine>,
     pub payment: PaymentRef,
+    pub shipping: Option<ShippingRef>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, sqlx::FromRow)]
@@ -37,7 +46,10 @@ pub struct Order {
     pub id: String,
     pub status: String,
     pub currency: String,
+    /// Items plus shipping.
     pub total_cents: i64,
+    pub shipping_cents: i64,
+    pub shipping_country: Option<String>,
     pub item_count: i64,
     pub customer_email: Option<String>,
     pub session_id: Option<String>,

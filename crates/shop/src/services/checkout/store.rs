@@ -22,6 +22,8 @@ struct OrderRow {
     status: String,
     currency: String,
     total_cents: i64,
+    shipping_cents: i64,
+    shipping_country: Option<String>,
     item_count: i64,
     customer_email: Option<String>,
     session_id: Option<String>,
@@ -89,7 +91,13 @@ impl OrderStore {
                 unit_price_cents: *price,
             });
         }
-        let total: i64 = items.iter().map(|i| i.quantity * i.unit_price_cents).sum();
+        let shipping_cents = req.shipping.as_ref().map(|s| s.cost_cents).unwrap_or(0);
+        let shipping_country = req.shipping.as_ref().map(|s| s.country.clone());
+        let total: i64 = items
+            .iter()
+            .map(|i| i.quantity * i.unit_price_cents)
+            .sum::<i64>()
+            + shipping_cents;
         if total != req.payment.amount_cents {
             return Err(PlaceError::AmountMismatch {
                 expected: total,
@@ -99,8 +107,8 @@ impl OrderStore {
         let item_count: i64 = items.iter().map(|i| i.quantity).sum();
 
         const INSERT_ORDER: &str = "INSERT INTO orders (id, status, customer_email, session_id, currency, \
-             total_cents, item_count, payment_transaction_id, card_last4, created_at) \
-             VALUES ($1, 'placed', $2, $3, $4, $5, $6, $7, $8, $9)";
+             total_cents, item_count, payment_transaction_id, card_last4, created_at, shipping_cents, shipping_country) \
+             VALUES ($1, 'placed', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
         self.sql
             .run(
                 op("INSERT", "orders", INSERT_ORDER),
@@ -114,6 +122,8 @@ impl OrderStore {
                     .bind(req.payment.transaction_id.clone())
                     .bind(req.payment.card_last4.clone())
                     .bind(created_at.to_owned())
+                    .bind(shipping_cents)
+                    .bind(shipping_country.clone())
                     .execute(&mut *tx),
             )
             .await?;
@@ -140,6 +150,8 @@ impl OrderStore {
             status: "placed".to_owned(),
             currency: req.currency.clone(),
             total_cents: total,
+            shipping_cents,
+            shipping_country,
             item_count,
             customer_email: req.customer_email.clone(),
             session_id: req.session_id.clone(),
@@ -151,7 +163,7 @@ impl OrderStore {
     }
 
     pub async fn get(&self, order_id: &str) -> Result<Option<Order>, StoreError> {
-        const ORDER: &str = "SELECT id, status, currency, total_cents, item_count, customer_email, session_id, \
+        const ORDER: &str = "SELECT id, status, currency, total_cents, shipping_cents, shipping_country, item_count, customer_email, session_id, \
              payment_transaction_id, card_last4, created_at FROM orders WHERE id = $1";
         let Some(row) = self
             .sql
@@ -181,6 +193,8 @@ impl OrderStore {
             status: row.status,
             currency: row.currency,
             total_cents: row.total_cents,
+            shipping_cents: row.shipping_cents,
+            shipping_country: row.shipping_country,
             item_count: row.item_count,
             customer_email: row.customer_email,
             session_id: row.session_id,

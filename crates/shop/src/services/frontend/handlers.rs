@@ -7,43 +7,112 @@ use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
 use super::model::{
     BrowsePage, BrowseRequest, CartLine, CartSummary, CartView, CheckoutRequest, CheckoutResult,
-    ProductsQuery,
+    DisplayPrice, DisplayTotal, ProductsQuery,
 };
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, OptionalJson};
 use crate::services::cart::handlers::{validate_cart_id, validate_product_id};
 use crate::services::cart::model::{AddItem, Cart};
-use crate::services::checkout::model::{Order, OrderLine, PaymentRef, PlaceOrder};
-use crate::services::payment::model::ChargeRequest;
+use crate::services::checkout::model::{Order, OrderLine, PaymentRef, PlaceOrder, ShippingRef};
+use crate::services::payment::model::{ChargeRequest, RefundRequest};
 use crate::services::product_catalog::model::{Product, ProductList};
+use crate::services::shipping::model::QuoteRequest;
 
-/// The only currency until a currency service converts prices.
+/// The currency the shop charges in; others are for display.
 const SHOP_CURRENCY: &str = "USD";
+const HOME_COUNTRY: &str = "US";
 
-/// Baseline flow: the cart summary and a page of products. Never touches recommendations.
+fn validate_currency(code: &str) -> ApiResult<()> {
+    if code.len() == 3 && code.chars().all(|c| c.is_ascii_uppercase()) {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(
+            "invalid_currency",
+            "currency must be a three-letter ISO 4217 code",
+        ))
+    }
+}
+
+/// Baseline flow: cart summary, a page of products, prices in the shopper's currency and ads,
+/// fetched side by side. Never touches recommendations. Ads and display prices are extras: if
+/// their service fails the page is still served, without them.
 pub(super) async fn browse(
     State(s): State<Arc<super::State>>,
     OptionalJson(req): OptionalJson<BrowseRequest>,
 ) -> ApiResult<Json<BrowsePage>> {
     let mut filters = vec![("limit", req.limit.unwrap_or(12).to_string())];
-    if let Some(c) = req.category.filter(|c| !c.is_empty()) {
-        filters.push(("category", c));
+    let category = req.category.filter(|c| !c.is_empty());
+    if let Some(c) = &category {
+        filters.push(("category", c.clone()));
     }
-    let cart = match &req.cart_id {
-        Some(id) => {
-            validate_cart_id(id)?;
-            let cart = s.cart.get(id).await?;
-            Some(CartSummary {
-                cart_id: cart.cart_id,
-                item_count: cart.item_count,
-            })
+    if let Some(id) = &req.cart_id {
+        validate_cart_id(id)?;
+    }
+    let currency = req.currency.unwrap_or_else(|| SHOP_CURRENCY.to_owned());
+    validate_currency(&currency)?;
+
+    let cart = async {
+        match &req.cart_id {
+            Some(id) => s.cart.get(id).await.map(Some),
+            None => Ok(None),
         }
-        None => None,
     };
-    let ProductList { products, .. } = s.catalog.list(&filters).await?;
-    Ok(Json(BrowsePage { products, cart }))
+    let (cart, products, rates, ads) = tokio::join!(
+        cart,
+        s.catalog.list(&filters),
+        s.currency.rates(),
+        s.ads.for_category(category.as_deref(), 2)
+    );
+    let cart = cart?.map(|c| CartSummary {
+        cart_id: c.cart_id,
+        item_count: c.item_count,
+    });
+    let ProductList { products, .. } = products?;
+    let ads = ads.map(|a| a.ads).unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "ads unavailable; page served without them");
+        Vec::new()
+    });
+    let display_prices = match rates {
+        Ok(rates) if currency != SHOP_CURRENCY => {
+            if !rates.rates.iter().any(|r| r.currency == currency) {
+                return Err(ApiError::bad_request(
+                    "unsupported_currency",
+                    format!("prices cannot be shown in {currency}"),
+                ));
+            }
+            products
+                .iter()
+                .filter_map(|p| {
+                    let (amount, _) = crate::services::currency::rates::convert(
+                        &rates.rates,
+                        SHOP_CURRENCY,
+                        &currency,
+                        p.price_cents,
+                    )?;
+                    Some(DisplayPrice {
+                        product_id: p.id,
+                        amount,
+                    })
+                })
+                .collect()
+        }
+        Ok(_) => Vec::new(),
+        Err(e) => {
+            tracing::warn!(error = %e, "rates unavailable; prices shown in USD only");
+            Vec::new()
+        }
+    };
+    Ok(Json(BrowsePage {
+        products,
+        cart,
+        ads,
+        currency,
+        display_prices,
+    }))
 }
 
-/// Demo flow: cart → recommendations → pricing → payment → order → clear cart.
+/// Demo flow: cart → recommendations → pricing → currency → shipping quote → payment → order
+/// (→ inventory, → notification) → clear the cart. A failed order after a successful charge is
+/// refunded.
 pub(super) async fn checkout(
     State(s): State<Arc<super::State>>,
     ApiJson(req): ApiJson<CheckoutRequest>,
@@ -53,12 +122,11 @@ pub(super) async fn checkout(
         .currency
         .clone()
         .unwrap_or_else(|| SHOP_CURRENCY.to_owned());
-    if currency != SHOP_CURRENCY {
-        return Err(ApiError::bad_request(
-            "unsupported_currency",
-            "the shop sells in USD only",
-        ));
-    }
+    validate_currency(&currency)?;
+    let country = req
+        .country
+        .clone()
+        .unwrap_or_else(|| HOME_COUNTRY.to_owned());
     let cart = s.cart.get(&req.cart_id).await?;
     let Some(first) = cart.items.first() else {
         return Err(ApiError::bad_request("cart_empty", "the cart is empty"));
@@ -71,23 +139,36 @@ pub(super) async fn checkout(
 
     let ids: Vec<i64> = cart.items.iter().map(|i| i.product_id).collect();
     let products = s.catalog.by_ids(&ids).await?.products;
-    let amount_cents = total_cents(&cart, &products)?;
+    let (items_cents, weight_grams) = price_and_weigh(&cart, &products)?;
+    let display_items = s
+        .currency
+        .convert(SHOP_CURRENCY, &currency, items_cents)
+        .await?;
+    let quote = s
+        .shipping
+        .quote(&QuoteRequest {
+            country: country.clone(),
+            weight_grams,
+            currency: Some(currency.clone()),
+        })
+        .await?;
+    let amount_cents = items_cents + quote.cost_usd_cents;
 
     let charge = s
         .payment
         .charge(&ChargeRequest {
             amount_cents,
-            currency: currency.clone(),
+            currency: SHOP_CURRENCY.to_owned(),
             card: req.card.clone(),
         })
         .await?;
 
     let session_id =
         telemetry::baggage::baggage_value(&tracing::Span::current().context(), "session.id");
-    let order = s
+    let placed = s
         .checkout
         .place(&PlaceOrder {
-            currency,
+            currency: SHOP_CURRENCY.to_owned(),
             customer_email: req.email.clone(),
             session_id,
             items: cart
@@ -103,11 +184,27 @@ pub(super) async fn checkout(
                 amount_cents,
                 card_last4: Some(charge.card_last4.clone()),
             },
+            shipping: Some(ShippingRef {
+                country,
+                cost_cents: quote.cost_usd_cents,
+                carrier: quote.carrier.clone(),
+            }),
         })
-        .await
-        .inspect_err(|e| {
-            tracing::error!(transaction_id = %charge.transaction_id, error = %e, "payment captured but the order failed; refund due");
-        })?;
+        .await;
+    let order = match placed {
+        Ok(order) => order,
+        Err(e) => {
+            let refund = RefundRequest {
+                transaction_id: charge.transaction_id.clone(),
+                amount_cents,
+                reason: e.code.clone(),
+            };
+            if let Err(refund_error) = s.payment.refund(&refund).await {
+                tracing::error!(transaction_id = %charge.transaction_id, error = %refund_error, "order failed and the charge could not be refunded");
+            }
+            return Err(e);
+        }
+    };
 
     // The order stands even if the cart cannot be emptied now; its TTL empties it later.
     if let Err(e) = s.cart.clear(&req.cart_id).await {
@@ -118,26 +215,38 @@ pub(super) async fn checkout(
         StatusCode::CREATED,
         Json(CheckoutResult {
             transaction_id: charge.transaction_id,
+            display: DisplayTotal {
+                items: display_items.converted,
+                shipping: quote.cost,
+                total: display_items.converted + quote.cost,
+                currency,
+            },
+            estimated_delivery_days: quote.estimated_days,
             order,
             recommendations,
         }),
     ))
 }
 
-/// Prices every cart line from the catalogue; a product that vanished is a 409.
-fn total_cents(cart: &Cart, products: &[Product]) -> ApiResult<i64> {
-    cart.items.iter().try_fold(0i64, |sum, item| {
-        let product = products
-            .iter()
-            .find(|p| p.id == item.product_id)
-            .ok_or_else(|| {
-                ApiError::conflict(
-                    "product_unavailable",
-                    format!("product {} in the cart is no longer sold", item.product_id),
-                )
-            })?;
-        Ok(sum + product.price_cents * item.quantity)
-    })
+/// Prices and weighs every cart line from the catalogue; a product that vanished is a 409.
+fn price_and_weigh(cart: &Cart, products: &[Product]) -> ApiResult<(i64, i64)> {
+    cart.items
+        .iter()
+        .try_fold((0i64, 0i64), |(sum, weight), item| {
+            let product = products
+                .iter()
+                .find(|p| p.id == item.product_id)
+                .ok_or_else(|| {
+                    ApiError::conflict(
+                        "product_unavailable",
+                        format!("product {} in the cart is no longer sold", item.product_id),
+                    )
+                })?;
+            Ok((
+                sum + product.price_cents * item.quantity,
+                weight + product.weight_grams * item.quantity,
+            ))
+        })
 }
 
 pub(super) async fn products(

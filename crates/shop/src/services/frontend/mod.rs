@@ -10,15 +10,21 @@ use std::sync::Arc;
 use axum::Router;
 use axum::routing::{get, post};
 
+use super::ad::client::AdClient;
 use super::cart::client::CartClient;
 use super::checkout::client::CheckoutClient;
+use super::currency::client::CurrencyClient;
 use super::payment::client::PaymentClient;
 use super::product_catalog::client::ProductCatalogClient;
+use super::shipping::client::ShippingClient;
 use super::{Service, ServiceContext};
 
 pub(crate) struct State {
     cart: CartClient,
     catalog: ProductCatalogClient,
+    currency: CurrencyClient,
+    shipping: ShippingClient,
+    ads: AdClient,
     payment: PaymentClient,
     checkout: CheckoutClient,
 }
@@ -27,6 +33,9 @@ pub async fn build(ctx: ServiceContext) -> anyhow::Result<Service> {
     let state = Arc::new(State {
         cart: CartClient::new(&ctx),
         catalog: ProductCatalogClient::new(&ctx),
+        currency: CurrencyClient::new(&ctx),
+        shipping: ShippingClient::new(&ctx),
+        ads: AdClient::new(&ctx),
         payment: PaymentClient::new(&ctx),
         checkout: CheckoutClient::new(&ctx),
     });

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::super::ad::model::Ad;
 use super::super::cart::model::Cart;
 use super::super::checkout::model::Order;
 use super::super::payment::model::Card;
@@ -12,6 +13,16 @@ pub struct BrowseRequest {
     pub cart_id: Option<String>,
     pub category: Option<String>,
     pub limit: Option<i64>,
+    /// Show prices in this currency too.
+    pub currency: Option<String>,
+}
+
+/// A price shown in the shopper's currency.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct DisplayPrice {
+    pub product_id: i64,
+    /// Minor units of the display currency.
+    pub amount: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -24,14 +35,31 @@ pub struct CartSummary {
 pub struct BrowsePage {
     pub products: Vec<Product>,
     pub cart: Option<CartSummary>,
+    pub ads: Vec<Ad>,
+    /// The display currency and each product's price in it (empty when it is USD or the
+    /// rates could not be read).
+    pub currency: String,
+    pub display_prices: Vec<DisplayPrice>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CheckoutRequest {
     pub cart_id: String,
     pub email: Option<String>,
+    /// Display currency; the shop charges in USD.
     pub currency: Option<String>,
+    /// Destination, ISO 3166 alpha-2; `US` when absent.
+    pub country: Option<String>,
     pub card: Card,
+}
+
+/// The order's amounts in the shopper's currency.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct DisplayTotal {
+    pub currency: String,
+    pub items: i64,
+    pub shipping: i64,
+    pub total: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -39,6 +67,8 @@ pub struct CheckoutResult {
     pub order: Order,
     pub recommendations: Vec<Product>,
     pub transaction_id: String,
+    pub display: DisplayTotal,
+    pub estimated_delivery_days: u32,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

@@ -21,6 +21,36 @@ use crate::services::payment::model::{Card, CardNumber, Cvv};
 /// A card the simulated gateway approves (apart from its random declines).
 const TEST_CARD: &str = "4242424242424242";
 
+/// Shoppers' display currencies, with weights.
+const CURRENCIES: &[(&str, u32)] = &[
+    ("USD", 60),
+    ("EUR", 15),
+    ("GBP", 10),
+    ("JPY", 8),
+    ("CAD", 7),
+];
+/// Destinations, with weights: most orders are domestic.
+const COUNTRIES: &[(&str, u32)] = &[
+    ("US", 75),
+    ("DE", 6),
+    ("GB", 6),
+    ("JP", 5),
+    ("CA", 5),
+    ("FR", 3),
+];
+
+fn weighted(rng: &mut impl Rng, choices: &[(&'static str, u32)]) -> &'static str {
+    let total: u32 = choices.iter().map(|(_, w)| w).sum();
+    let mut roll = rng.random_range(0..total);
+    for (choice, weight) in choices {
+        if roll < *weight {
+            return choice;
+        }
+        roll -= weight;
+    }
+    choices[0].0
+}
+
 /// Picks a journey by the original's weights.
 pub fn pick(rng: &mut impl Rng) -> JourneyKind {
     let total: u32 = JourneyKind::ALL.iter().map(|k| k.weight()).sum();
@@ -84,11 +114,13 @@ impl Journey {
 
     async fn steps(&mut self, frontend: &FrontendClient) -> Result<(), StepFailed> {
         let cart_id = self.session_id.clone();
+        let currency = weighted(&mut self.rng, CURRENCIES);
         let page: BrowsePage = expect(
             "browse",
             frontend
                 .browse(&BrowseRequest {
                     cart_id: Some(cart_id.clone()),
+                    currency: Some(currency.to_owned()),
                     ..BrowseRequest::default()
                 })
                 .await,
@@ -128,7 +160,8 @@ impl Journey {
                 let request = CheckoutRequest {
                     cart_id,
                     email: Some(format!("{}@shoppers.example", self.session_id)),
-                    currency: Some("USD".to_owned()),
+                    currency: Some(currency.to_owned()),
+                    country: Some(weighted(&mut self.rng, COUNTRIES).to_owned()),
                     card: Card {
                         number: CardNumber::new(TEST_CARD),
                         cvv: Cvv::new("123"),

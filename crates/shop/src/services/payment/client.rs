@@ -3,7 +3,7 @@
 use http::Method;
 use telemetry::{HttpClient, Upstream};
 
-use super::model::{Charge, ChargeRequest};
+use super::model::{Charge, ChargeRequest, Refund, RefundRequest};
 use crate::config::ServiceName;
 use crate::error::ApiError;
 use crate::services::{ServiceContext, call};
@@ -29,6 +29,18 @@ impl PaymentClient {
             Method::POST,
             "/charge",
             "/charge",
+            Some(request),
+        )
+        .await
+    }
+
+    pub async fn refund(&self, request: &RefundRequest) -> Result<Refund, ApiError> {
+        call(
+            &self.http,
+            &self.upstream,
+            Method::POST,
+            "/refunds",
+            "/refunds",
             Some(request),
         )
         .await

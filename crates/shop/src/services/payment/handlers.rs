@@ -7,7 +7,7 @@ use http::StatusCode;
 use opentelemetry::KeyValue;
 use rand::Rng;
 
-use super::model::{Card, Charge, ChargeRequest};
+use super::model::{Card, Charge, ChargeRequest, Refund, RefundRequest};
 use crate::error::{ApiError, ApiJson, ApiResult};
 
 /// The card that is always declined, for tests and demos.
@@ -71,6 +71,44 @@ pub(super) async fn charge(
         card_brand: brand.to_owned(),
         card_last4: last4,
     }))
+}
+
+/// Gives a charge back, e.g. when the order it paid for could not be placed.
+pub(super) async fn refund(
+    State(state): State<Arc<super::State>>,
+    ApiJson(req): ApiJson<RefundRequest>,
+) -> ApiResult<(StatusCode, Json<Refund>)> {
+    let well_formed = req.transaction_id.starts_with("txn_")
+        && req.transaction_id.len() <= 64
+        && req
+            .transaction_id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !well_formed {
+        return Err(ApiError::bad_request(
+            "invalid_transaction",
+            "transaction_id is not a transaction of this gateway",
+        ));
+    }
+    if req.amount_cents <= 0 || req.amount_cents > MAX_AMOUNT_CENTS {
+        return Err(ApiError::bad_request(
+            "invalid_amount",
+            format!("amount_cents must be between 1 and {MAX_AMOUNT_CENTS}"),
+        ));
+    }
+    let (min, _) = state.config.latency;
+    tokio::time::sleep(min).await;
+    state.refunds.add(1, &[]);
+    let refund_id = format!("rfd_{}", uuid::Uuid::new_v4().simple());
+    tracing::info!(transaction_id = %req.transaction_id, %refund_id, amount_cents = req.amount_cents, reason = %req.reason, "charge refunded");
+    Ok((
+        StatusCode::CREATED,
+        Json(Refund {
+            refund_id,
+            transaction_id: req.transaction_id,
+            amount_cents: req.amount_cents,
+        }),
+    ))
 }
 
 fn is_currency_code(s: &str) -> bool {

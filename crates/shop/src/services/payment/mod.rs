@@ -18,6 +18,7 @@ pub(crate) struct State {
     config: PaymentConfig,
     declines: Counter<u64>,
     charges: Counter<u64>,
+    refunds: Counter<u64>,
 }
 
 pub async fn build(ctx: ServiceContext) -> anyhow::Result<Service> {
@@ -34,6 +35,11 @@ pub async fn build(ctx: ServiceContext) -> anyhow::Result<Service> {
             .with_unit("{charge}")
             .with_description("Card charges attempted, by outcome.")
             .build(),
+        refunds: meter
+            .u64_counter("shop.payment.refunds")
+            .with_unit("{refund}")
+            .with_description("Charges given back.")
+            .build(),
     });
     Ok(Service::without_store(router(state)))
 }
@@ -41,5 +47,6 @@ pub async fn build(ctx: ServiceContext) -> anyhow::Result<Service> {
 pub(crate) fn router(state: Arc<State>) -> Router {
     Router::new()
         .route("/charge", post(handlers::charge))
+        .route("/refunds", post(handlers::refund))
         .with_state(state)
 }

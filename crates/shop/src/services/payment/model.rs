@@ -65,6 +65,20 @@ pub struct ChargeRequest {
     pub card: Card,
 }
 
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct RefundRequest {
+    pub transaction_id: String,
+    pub amount_cents: i64,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+pub struct Refund {
+    pub refund_id: String,
+    pub transaction_id: String,
+    pub amount_cents: i64,
+}
+
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 pub struct Charge {
     pub transaction_id: String,

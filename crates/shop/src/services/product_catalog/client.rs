@@ -6,25 +6,12 @@ use telemetry::{HttpClient, Upstream};
 use super::model::{Product, ProductList, Recommendations};
 use crate::config::ServiceName;
 use crate::error::ApiError;
-use crate::services::{ServiceContext, call};
+use crate::services::{ServiceContext, call, encode_query};
 
 #[derive(Clone)]
 pub struct ProductCatalogClient {
     http: HttpClient,
     upstream: Upstream,
-}
-
-/// Percent-encodes a query value.
-fn encode(v: &str) -> String {
-    let mut out = String::with_capacity(v.len());
-    for b in v.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 impl ProductCatalogClient {
@@ -55,7 +42,7 @@ impl ProductCatalogClient {
     pub async fn list(&self, filters: &[(&str, String)]) -> Result<ProductList, ApiError> {
         let query: Vec<String> = filters
             .iter()
-            .map(|(k, v)| format!("{k}={}", encode(v)))
+            .map(|(k, v)| format!("{k}={}", encode_query(v)))
             .collect();
         let path = if query.is_empty() {
             "/products".to_owned()
@@ -77,7 +64,7 @@ impl ProductCatalogClient {
     pub async fn search(&self, text: &str, limit: i64) -> Result<ProductList, ApiError> {
         self.get(
             "/products/search",
-            &format!("/products/search?q={}&limit={limit}", encode(text)),
+            &format!("/products/search?q={}&limit={limit}", encode_query(text)),
         )
         .await
     }

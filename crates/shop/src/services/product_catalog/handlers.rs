@@ -121,38 +121,31 @@ pub(super) async fn search(
     }))
 }
 
+/// The route the Black Friday story degrades: the recommendation service does the work.
 pub(super) async fn recommendations(
     State(s): State<Arc<super::State>>,
     ApiQuery(q): ApiQuery<RecommendationQuery>,
 ) -> ApiResult<Json<Recommendations>> {
     let limit = limit(q.limit, 4)?;
-    let recommendations = match q.product_id {
+    let recommended = match q.product_id {
         Some(id) if id <= 0 => {
             return Err(ApiError::bad_request(
                 "invalid_product_id",
                 "product_id must be positive",
             ));
         }
-        Some(id) => {
-            if s.products.get(id).await?.is_none() {
-                return Err(ApiError::not_found(
-                    "product",
-                    format!("no product with id {id}"),
-                ));
-            }
-            s.products.similar(id, limit).await?
-        }
+        Some(id) => s.recommendation.for_product(id, limit).await?,
         None => {
             let category = q
                 .category
                 .as_deref()
                 .filter(|c| !c.is_empty())
                 .unwrap_or(DEFAULT_CATEGORY);
-            s.products.top_in_category(category, limit).await?
+            s.recommendation.for_category(category, limit).await?
         }
     };
     Ok(Json(Recommendations {
         product_id: q.product_id,
-        recommendations,
+        recommendations: recommended.products,
     }))
 }

@@ -1,6 +1,6 @@
 //! product-catalog (8014): the seeded catalogue in PostgreSQL (or the embedded SQLite) —
-//! listing with filters, product detail, search, and `/products/recommendations`, the route
-//! the Black Friday story degrades.
+//! listing with filters, product detail, search, and `/products/recommendations` (answered by
+//! the recommendation service), the route the Black Friday story degrades.
 
 pub mod client;
 mod handlers;
@@ -12,18 +12,21 @@ use std::sync::Arc;
 use axum::Router;
 use axum::routing::get;
 
+use super::recommendation::client::RecommendationClient;
 use super::{Service, ServiceContext};
 use crate::store::SqlDatabase;
 use store::ProductStore;
 
 pub(crate) struct State {
     products: ProductStore,
+    recommendation: RecommendationClient,
 }
 
 pub async fn build(ctx: ServiceContext) -> anyhow::Result<Service> {
     let sql = SqlDatabase::open(&ctx.config.database, &ctx.telemetry)?;
     let state = Arc::new(State {
         products: ProductStore::new(sql.clone()),
+        recommendation: RecommendationClient::new(&ctx),
     });
     let (readiness, prepare) = sql.service_parts(ctx.shutdown.clone());
     Ok(Service {

@@ -13,6 +13,7 @@ pub struct Product {
     pub price_cents: i64,
     pub currency: String,
     pub stock: i64,
+    pub weight_grams: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

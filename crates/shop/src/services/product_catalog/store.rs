@@ -5,7 +5,8 @@ use telemetry::DbOperation;
 use super::model::Product;
 use crate::store::{SqlDatabase, StoreError};
 
-const COLUMNS: &str = "id, sku, name, description, category, price_cents, currency, stock";
+const COLUMNS: &str =
+    "id, sku, name, description, category, price_cents, currency, stock, weight_grams";
 
 /// Validated filters for a product listing.
 #[derive(Debug, Default, Clone)]
@@ -87,7 +88,7 @@ impl ProductStore {
     }
 
     pub async fn get(&self, id: i64) -> Result<Option<Product>, StoreError> {
-        const SQL: &str = "SELECT id, sku, name, description, category, price_cents, currency, stock FROM products WHERE id = $1";
+        const SQL: &str = "SELECT id, sku, name, description, category, price_cents, currency, stock, weight_grams FROM products WHERE id = $1";
         self.sql
             .run(
                 select(SQL),
@@ -100,7 +101,7 @@ impl ProductStore {
 
     /// Case-insensitive match on name and description.
     pub async fn search(&self, text: &str, limit: i64) -> Result<Vec<Product>, StoreError> {
-        const SQL: &str = "SELECT id, sku, name, description, category, price_cents, currency, stock FROM products \
+        const SQL: &str = "SELECT id, sku, name, description, category, price_cents, currency, stock, weight_grams FROM products \
              WHERE LOWER(name) LIKE $1 ESCAPE '\\' OR LOWER(description) LIKE $1 ESCAPE '\\' ORDER BY id LIMIT $2";
         let pattern = format!("%{}%", escape_like(&text.to_lowercase()));
         self.sql
@@ -108,41 +109,6 @@ impl ProductStore {
                 select(SQL),
                 sqlx::query_as::<_, Product>(SQL)
                     .bind(pattern)
-                    .bind(limit)
-                    .fetch_all(self.sql.pool()),
-            )
-            .await
-    }
-
-    /// In-stock products of the same category as `product_id`, best stocked first.
-    pub async fn similar(&self, product_id: i64, limit: i64) -> Result<Vec<Product>, StoreError> {
-        const SQL: &str = "SELECT id, sku, name, description, category, price_cents, currency, stock FROM products \
-             WHERE category = (SELECT category FROM products WHERE id = $1) AND id <> $1 AND stock > 0 \
-             ORDER BY stock DESC, id LIMIT $2";
-        self.sql
-            .run(
-                select(SQL),
-                sqlx::query_as::<_, Product>(SQL)
-                    .bind(product_id)
-                    .bind(limit)
-                    .fetch_all(self.sql.pool()),
-            )
-            .await
-    }
-
-    /// The best-stocked products of a category.
-    pub async fn top_in_category(
-        &self,
-        category: &str,
-        limit: i64,
-    ) -> Result<Vec<Product>, StoreError> {
-        const SQL: &str = "SELECT id, sku, name, description, category, price_cents, currency, stock FROM products \
-             WHERE category = $1 AND stock > 0 ORDER BY stock DESC, id LIMIT $2";
-        self.sql
-            .run(
-                select(SQL),
-                sqlx::query_as::<_, Product>(SQL)
-                    .bind(category.to_owned())
                     .bind(limit)
                     .fetch_all(self.sql.pool()),
             )

@@ -1,0 +1,53 @@
+//! How product-catalog asks for recommendations.
+
+use http::Method;
+use telemetry::{HttpClient, Upstream};
+
+use super::model::Recommended;
+use crate::config::ServiceName;
+use crate::error::ApiError;
+use crate::services::{ServiceContext, call, encode_query};
+
+#[derive(Clone)]
+pub struct RecommendationClient {
+    http: HttpClient,
+    upstream: Upstream,
+}
+
+impl RecommendationClient {
+    pub fn new(ctx: &ServiceContext) -> Self {
+        Self {
+            http: ctx.http.clone(),
+            upstream: ctx.upstream(ServiceName::Recommendation),
+        }
+    }
+
+    pub async fn for_product(&self, product_id: i64, limit: i64) -> Result<Recommended, ApiError> {
+        let path = format!("/recommendations?product_id={product_id}&limit={limit}");
+        call::<_, ()>(
+            &self.http,
+            &self.upstream,
+            Method::GET,
+            "/recommendations",
+            &path,
+            None,
+        )
+        .await
+    }
+
+    pub async fn for_category(&self, category: &str, limit: i64) -> Result<Recommended, ApiError> {
+        let path = format!(
+            "/recommendations?category={}&limit={limit}",
+            encode_query(category)
+        );
+        call::<_, ()>(
+            &self.http,
+            &self.upstream,
+            Method::GET,
+            "/recommendations",
+            &path,
+            None,
+        )
+        .await
+    }
+}
