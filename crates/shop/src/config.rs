@@ -8,7 +8,10 @@ use std::str::FromStr;
 use std::time::Duration;
 
 /// Every service of the shop.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
 pub enum ServiceName {
     LoadGenerator,
     Frontend,
@@ -240,6 +243,15 @@ pub struct LoadConfig {
     pub max_in_flight: usize,
 }
 
+/// `DEMO_MODE=blackfriday`: the story is on from start-up.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DemoStart {
+    /// When the story started (`DEMO_START_TIMESTAMP`), Unix milliseconds; start-up time when
+    /// absent.
+    pub started_at_ms: Option<i64>,
+    pub speed: f64,
+}
+
 #[derive(Debug, Clone)]
 pub struct ShopConfig {
     pub database: Database,
@@ -253,6 +265,13 @@ pub struct ShopConfig {
     pub load: LoadConfig,
     /// Timeout of one call between services.
     pub request_timeout: Duration,
+    /// The shop's name in shared stores (Redis keys): replicas with the same namespace share
+    /// their scenarios.
+    pub namespace: String,
+    /// Bearer token the scenario control API requires for changes; open when absent.
+    pub control_token: Option<String>,
+    /// Black Friday from start-up.
+    pub demo: Option<DemoStart>,
 }
 
 impl ShopConfig {
@@ -282,6 +301,9 @@ impl ShopConfig {
                 max_in_flight: 256,
             },
             request_timeout: Duration::from_secs(10),
+            namespace: "tracemart".to_owned(),
+            control_token: None,
+            demo: None,
         }
     }
 

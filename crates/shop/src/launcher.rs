@@ -12,7 +12,8 @@ use std::thread::JoinHandle;
 use telemetry::{ServiceTelemetry, TelemetryHub};
 use tokio::sync::watch;
 
-use crate::config::{ServiceName, ShopConfig};
+use crate::config::{DemoStart, ServiceName, ShopConfig};
+use crate::scenario::{Activation, Command, Scenario, ScenarioStore};
 use crate::services::{self, ServiceContext};
 
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +34,8 @@ pub enum LaunchError {
         #[source]
         source: std::io::Error,
     },
+    #[error("the scenario store cannot be set up")]
+    Scenarios(#[source] anyhow::Error),
     #[error("{service} failed to start")]
     Build {
         service: ServiceName,
@@ -123,12 +126,20 @@ pub fn start(
     }
     let config = Arc::new(config);
     let (stop, _) = watch::channel(false);
+    let scenarios = match &config.redis_url {
+        Some(url) => {
+            ScenarioStore::redis(url, &config.namespace).map_err(LaunchError::Scenarios)?
+        }
+        None => ScenarioStore::local(),
+    };
+    let follower = start_scenarios(&scenarios, config.demo.as_ref(), stop.subscribe())
+        .map_err(LaunchError::Scenarios)?;
     let (built_tx, built_rx) = mpsc::channel::<(ServiceName, anyhow::Result<()>)>();
 
     let mut shop = RunningShop {
         addrs: BTreeMap::new(),
         stop,
-        threads: Vec::new(),
+        threads: vec![follower],
         telemetry: Vec::new(),
     };
     for (service, addr, listener) in listeners {
@@ -140,6 +151,7 @@ pub fn start(
             telemetry.clone(),
             config.clone(),
             shop.stop.subscribe(),
+            scenarios.clone(),
         );
         let built_tx = built_tx.clone();
         let thread = std::thread::Builder::new()
@@ -155,7 +167,8 @@ pub fn start(
     }
     drop(built_tx);
     let mut failure = None;
-    for _ in 0..shop.threads.len() {
+    // The first thread follows the scenarios; the others each build a service.
+    for _ in 1..shop.threads.len() {
         match built_rx.recv() {
             Ok((_, Ok(()))) => {}
             Ok((service, Err(source))) => {
@@ -169,6 +182,47 @@ pub fn start(
         return Err(e);
     }
     Ok(shop)
+}
+
+/// Applies `DEMO_MODE` and, for a shared store, follows it on a thread of its own.
+fn start_scenarios(
+    store: &ScenarioStore,
+    demo: Option<&DemoStart>,
+    stop: watch::Receiver<bool>,
+) -> anyhow::Result<JoinHandle<()>> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    if let Some(demo) = demo {
+        runtime.block_on(async {
+            // Several replicas may start at once: the story starts once.
+            let current = store.refresh().await.unwrap_or_else(|_| store.current());
+            if current.get(Scenario::Blackfriday).is_none() {
+                let activation = Activation {
+                    scenario: Scenario::Blackfriday,
+                    target: Scenario::Blackfriday.definition().target,
+                    level: None,
+                    speed: demo.speed,
+                    started_at_ms: demo
+                        .started_at_ms
+                        .unwrap_or_else(crate::scenario::state::now_ms),
+                    seed: None,
+                    mark_faults: false,
+                    graceful: false,
+                };
+                match store.apply(Command::Set(activation)).await {
+                    Ok((_, changes)) => crate::scenario::api::log_changes(&changes),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "DEMO_MODE=blackfriday could not be applied")
+                    }
+                }
+            }
+        });
+    }
+    let store = store.clone();
+    Ok(std::thread::Builder::new()
+        .name("scenarios".to_owned())
+        .spawn(move || runtime.block_on(store.follow(stop)))?)
 }
 
 /// The body of one service's thread: its runtime, its dispatch, its server.
@@ -200,7 +254,7 @@ fn run_service(
         runtime.block_on(async move {
             let served = tokio::spawn(async move {
                 let mut shutdown = ctx.shutdown.clone();
-                let telemetry = ctx.telemetry.clone();
+                let shared = ctx.clone();
                 let listener = listener
                     .set_nonblocking(true)
                     .and_then(|()| tokio::net::TcpListener::from_std(listener));
@@ -220,7 +274,9 @@ fn run_service(
                 for task in service_built.background {
                     tokio::spawn(task);
                 }
-                let app = crate::server::app(service_built.routes, service_built.readiness, telemetry);
+                shared.faults.register_metrics(shared.telemetry.meter());
+                tokio::spawn(shared.faults.clone().watch(shared.shutdown.clone()));
+                let app = crate::server::app(service_built.routes, service_built.readiness, &shared);
                 let stop = async move {
                     let _ = shutdown.wait_for(|s| *s).await;
                 };

@@ -57,8 +57,10 @@ async fn not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "route_not_found", "no such route")
 }
 
-/// Wraps a service's own routes with the shared probes and layers.
-pub fn app(routes: Router, readiness: Readiness, telemetry: ServiceTelemetry) -> Router {
+/// Wraps a service's own routes with the shared probes, the scenario control API, the
+/// per-request scenario faults and the telemetry layer.
+pub fn app(routes: Router, readiness: Readiness, ctx: &crate::services::ServiceContext) -> Router {
+    let telemetry: ServiceTelemetry = ctx.telemetry.clone();
     let probe = Probe {
         service: telemetry.name().to_owned(),
         readiness,
@@ -69,8 +71,16 @@ pub fn app(routes: Router, readiness: Readiness, telemetry: ServiceTelemetry) ->
         .with_state(probe);
     routes
         .merge(probes)
+        .merge(crate::scenario::api::router(
+            ctx.scenarios.clone(),
+            ctx.config.control_token.clone(),
+        ))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            ctx.faults.clone(),
+            crate::scenario::faults::per_request,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             telemetry,
             telemetry::http_server::trace_http,

@@ -23,6 +23,7 @@ use telemetry::{HttpClient, ServiceTelemetry, Upstream};
 use tokio::sync::watch;
 
 use crate::config::{ServiceName, ShopConfig};
+use crate::scenario::{Faults, ScenarioStore};
 use crate::server::Readiness;
 
 /// What a service is built from.
@@ -34,6 +35,10 @@ pub struct ServiceContext {
     pub http: HttpClient,
     /// Turns `true` when the process shuts down.
     pub shutdown: watch::Receiver<bool>,
+    /// The live scenario state, shared with every service (and replica, through Redis).
+    pub scenarios: ScenarioStore,
+    /// What the scenarios break in this service, now.
+    pub faults: Faults,
 }
 
 impl ServiceContext {
@@ -42,14 +47,18 @@ impl ServiceContext {
         telemetry: ServiceTelemetry,
         config: Arc<ShopConfig>,
         shutdown: watch::Receiver<bool>,
+        scenarios: ScenarioStore,
     ) -> Self {
         let http = HttpClient::new(telemetry.clone(), config.request_timeout);
+        let faults = Faults::new(name, &scenarios);
         Self {
             name,
             telemetry,
             config,
             http,
             shutdown,
+            scenarios,
+            faults,
         }
     }
 

@@ -238,6 +238,17 @@ impl SqlDatabase {
             .await
     }
 
+    /// The most connections the pool opens.
+    pub fn max_connections(&self) -> usize {
+        self.pool.options().get_max_connections() as usize
+    }
+
+    /// Takes a connection out of the pool and keeps it until dropped (the pool-exhaustion
+    /// scenario's stuck job).
+    pub async fn hold_connection(&self) -> Result<sqlx::pool::PoolConnection<Any>, StoreError> {
+        Ok(isolated(self.pool.acquire()).await?)
+    }
+
     /// Starts a transaction; its statements go through [`run`](Self::run) too.
     pub async fn begin(&self) -> Result<Transaction<'static, Any>, StoreError> {
         self.prepare().await?;

@@ -81,6 +81,9 @@ pub fn test_config(database: Database, redis: Option<String>) -> ShopConfig {
     c.load.seed = Some(7);
     c.payment.decline_rate = 0.0;
     c.payment.latency = (Duration::from_millis(1), Duration::from_millis(5));
+    c.notification.latency = (Duration::from_millis(1), Duration::from_millis(5));
+    // Tests share one Redis: each shop gets scenario keys of its own.
+    c.namespace = format!("tracemart-test-{}", uuid::Uuid::new_v4().simple());
     c
 }
 

@@ -2,6 +2,7 @@
 
 mod health;
 mod options;
+mod scenario;
 mod serve;
 mod services;
 mod up;
@@ -29,6 +30,8 @@ enum Command {
     Serve(serve::Args),
     /// Check a service's /health (or any URL); exit 0 when it answers 2xx. For container health checks.
     Health(health::Args),
+    /// Switch failure scenarios on and off, see what is on and what changed when.
+    Scenario(scenario::Args),
     /// List the services, their ports, peers and stores, and the environment the binary reads.
     Services(services::Args),
 }
@@ -39,5 +42,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => serve::run(args),
         Command::Health(args) => health::run(args),
         Command::Services(args) => services::run(args),
+        Command::Scenario(args) => scenario::run(args),
     }
 }

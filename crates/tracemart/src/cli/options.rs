@@ -42,6 +42,18 @@ pub struct RunOptions {
     /// Share of valid card charges the payment gateway declines.
     #[arg(long, env = "PAYMENT_DECLINE_RATE", default_value_t = 0.01)]
     pub payment_decline_rate: f64,
+    /// Token the scenario control API requires for changes (Authorization: Bearer …).
+    #[arg(long, env = "TRACEMART_CONTROL_TOKEN", hide_env_values = true)]
+    pub control_token: Option<String>,
+    /// `blackfriday` starts the Black Friday story at start-up (unless it is already on).
+    #[arg(long, env = "DEMO_MODE", default_value = "normal", value_parser = ["normal", "blackfriday"])]
+    pub demo_mode: String,
+    /// When the Black Friday story started: Unix seconds or RFC 3339 (default: start-up).
+    #[arg(long, env = "DEMO_START_TIMESTAMP")]
+    pub demo_start_timestamp: Option<String>,
+    /// Story minutes per real minute for DEMO_MODE=blackfriday.
+    #[arg(long, env = "DEMO_SPEED", default_value_t = 1.0)]
+    pub demo_speed: f64,
     /// stdout format of the services' logs.
     #[arg(long, env = "TRACEMART_LOG_FORMAT", default_value = "text", value_parser = ["text", "json", "off"])]
     pub log_format: String,
@@ -90,8 +102,39 @@ impl RunOptions {
         config.load.rate = self.load_rate;
         config.load.autostart = !self.no_load;
         config.load.seed = self.seed;
+        config.control_token = self.control_token.clone().filter(|t| !t.is_empty());
+        if let Ok(ns) = std::env::var("TRACEMART_NAMESPACE")
+            && !ns.trim().is_empty()
+        {
+            config.namespace = ns.trim().to_owned();
+        }
+        if self.demo_mode == "blackfriday" {
+            if !(self.demo_speed > 0.0 && self.demo_speed <= 1000.0) {
+                anyhow::bail!("DEMO_SPEED must be above 0 and at most 1000");
+            }
+            let started_at_ms = self
+                .demo_start_timestamp
+                .as_deref()
+                .map(parse_timestamp)
+                .transpose()?;
+            config.demo = Some(shop::config::DemoStart {
+                started_at_ms,
+                speed: self.demo_speed,
+            });
+        }
         Ok(config)
     }
+}
+
+/// `DEMO_START_TIMESTAMP`: Unix seconds (as the original used) or RFC 3339.
+fn parse_timestamp(v: &str) -> anyhow::Result<i64> {
+    if let Ok(secs) = v.trim().parse::<f64>() {
+        return Ok((secs * 1000.0) as i64);
+    }
+    let t = humantime::parse_rfc3339_weak(v.trim()).with_context(|| {
+        format!("DEMO_START_TIMESTAMP={v:?} is neither Unix seconds nor an RFC 3339 time")
+    })?;
+    Ok(t.duration_since(std::time::UNIX_EPOCH)?.as_millis() as i64)
 }
 
 /// The telemetry settings from the `OTEL_*` variables; a bad value stops the start.

@@ -25,6 +25,7 @@ pub async fn build(ctx: ServiceContext) -> anyhow::Result<Service> {
         ctx.config.redis_url.as_deref(),
         ctx.config.cart_ttl,
         &ctx.telemetry,
+        ctx.faults.clone(),
     )?;
     let state = Arc::new(State {
         carts: carts.clone(),

@@ -10,14 +10,24 @@ use redis::aio::MultiplexedConnection;
 use telemetry::{DbClient, DbOperation, DbSystem, ServiceTelemetry};
 
 use super::model::CartItem;
+use crate::scenario::{Faults, Scenario};
 use crate::store::StoreError;
+
+/// Where the redis-outage scenario sends the cart's Redis client: nothing listens there.
+const BLACK_HOLE: &str = "redis://127.0.0.1:1/";
 
 /// The most distinct products one cart holds, and the most of one product.
 pub const MAX_LINES: usize = 50;
 pub const MAX_QUANTITY: i64 = 99;
 
 #[derive(Clone)]
-pub enum CartStore {
+pub struct CartStore {
+    backend: Backend,
+    faults: Faults,
+}
+
+#[derive(Clone)]
+enum Backend {
     Redis(Box<RedisCarts>),
     Memory(MemoryCarts),
 }
@@ -27,17 +37,42 @@ impl CartStore {
         redis_url: Option<&str>,
         ttl: Duration,
         telemetry: &ServiceTelemetry,
+        faults: Faults,
     ) -> anyhow::Result<Self> {
-        Ok(match redis_url {
-            Some(url) => CartStore::Redis(Box::new(RedisCarts::new(url, ttl, telemetry)?)),
-            None => CartStore::Memory(MemoryCarts::new(ttl)),
-        })
+        let backend = match redis_url {
+            Some(url) => Backend::Redis(Box::new(RedisCarts::new(
+                url,
+                ttl,
+                telemetry,
+                faults.clone(),
+            )?)),
+            None => Backend::Memory(MemoryCarts::new(ttl)),
+        };
+        Ok(Self { backend, faults })
+    }
+
+    /// The redis-outage scenario on the in-memory store: the same failure a Redis client
+    /// sees when its server refuses connections.
+    fn memory_outage(&self) -> Result<(), StoreError> {
+        match self.faults.active(Scenario::RedisOutage) {
+            Some(f) => {
+                f.mark();
+                Err(StoreError::unavailable(
+                    "redis",
+                    std::io::Error::new(
+                        std::io::ErrorKind::ConnectionRefused,
+                        "connection refused (redis-outage scenario)",
+                    ),
+                ))
+            }
+            None => Ok(()),
+        }
     }
 
     pub async fn items(&self, cart_id: &str) -> Result<Vec<CartItem>, StoreError> {
-        match self {
-            CartStore::Redis(r) => r.items(cart_id).await,
-            CartStore::Memory(m) => Ok(m.items(cart_id)),
+        match &self.backend {
+            Backend::Redis(r) => r.items(cart_id).await,
+            Backend::Memory(m) => self.memory_outage().map(|()| m.items(cart_id)),
         }
     }
 
@@ -48,9 +83,10 @@ impl CartStore {
         product_id: i64,
         quantity: i64,
     ) -> Result<(), StoreError> {
-        match self {
-            CartStore::Redis(r) => r.add(cart_id, product_id, quantity).await,
-            CartStore::Memory(m) => {
+        match &self.backend {
+            Backend::Redis(r) => r.add(cart_id, product_id, quantity).await,
+            Backend::Memory(m) => {
+                self.memory_outage()?;
                 m.add(cart_id, product_id, quantity);
                 Ok(())
             }
@@ -58,9 +94,10 @@ impl CartStore {
     }
 
     pub async fn remove(&self, cart_id: &str, product_id: i64) -> Result<(), StoreError> {
-        match self {
-            CartStore::Redis(r) => r.remove(cart_id, product_id).await,
-            CartStore::Memory(m) => {
+        match &self.backend {
+            Backend::Redis(r) => r.remove(cart_id, product_id).await,
+            Backend::Memory(m) => {
+                self.memory_outage()?;
                 m.remove(cart_id, product_id);
                 Ok(())
             }
@@ -68,9 +105,10 @@ impl CartStore {
     }
 
     pub async fn clear(&self, cart_id: &str) -> Result<(), StoreError> {
-        match self {
-            CartStore::Redis(r) => r.clear(cart_id).await,
-            CartStore::Memory(m) => {
+        match &self.backend {
+            Backend::Redis(r) => r.clear(cart_id).await,
+            Backend::Memory(m) => {
+                self.memory_outage()?;
                 m.clear(cart_id);
                 Ok(())
             }
@@ -79,12 +117,14 @@ impl CartStore {
 
     /// Readiness: Redis answers PING.
     pub async fn check(&self) -> Result<(), String> {
-        match self {
-            CartStore::Redis(r) => r
+        match &self.backend {
+            Backend::Redis(r) => r
                 .ping()
                 .await
                 .map_err(|e| format!("redis unreachable: {e:#}")),
-            CartStore::Memory(_) => Ok(()),
+            Backend::Memory(_) => self
+                .memory_outage()
+                .map_err(|e| format!("redis unreachable: {e}")),
         }
     }
 }
@@ -98,13 +138,19 @@ fn key(cart_id: &str) -> String {
 #[derive(Clone)]
 pub struct RedisCarts {
     client: redis::Client,
+    faults: Faults,
     connection: Arc<tokio::sync::Mutex<Option<MultiplexedConnection>>>,
     db: DbClient,
     ttl: Duration,
 }
 
 impl RedisCarts {
-    fn new(url: &str, ttl: Duration, telemetry: &ServiceTelemetry) -> anyhow::Result<Self> {
+    fn new(
+        url: &str,
+        ttl: Duration,
+        telemetry: &ServiceTelemetry,
+        faults: Faults,
+    ) -> anyhow::Result<Self> {
         let client =
             redis::Client::open(url).map_err(|e| anyhow::anyhow!("invalid Redis URL: {e}"))?;
         let info = client.get_connection_info();
@@ -118,6 +164,7 @@ impl RedisCarts {
         let namespace = info.redis_settings().db().to_string();
         Ok(Self {
             client,
+            faults,
             connection: Arc::new(tokio::sync::Mutex::new(None)),
             db: DbClient::new(telemetry.clone(), DbSystem::Redis, namespace, address, port),
             ttl,
@@ -125,6 +172,26 @@ impl RedisCarts {
     }
 
     async fn connection(&self) -> Result<MultiplexedConnection, StoreError> {
+        if let Some(f) = self.faults.active(Scenario::RedisOutage) {
+            // The outage is real: the open connection is dropped and a new one is attempted
+            // where no Redis listens, so the error is the one a client really gets.
+            f.mark();
+            *self.connection.lock().await = None;
+            let black_hole =
+                redis::Client::open(BLACK_HOLE).map_err(|e| StoreError::unavailable("redis", e))?;
+            let config = redis::AsyncConnectionConfig::new()
+                .set_connection_timeout(Some(Duration::from_millis(500)));
+            return match black_hole
+                .get_multiplexed_async_connection_with_config(&config)
+                .await
+            {
+                Ok(_) => Err(StoreError::unavailable(
+                    "redis",
+                    anyhow::anyhow!("redis-outage scenario"),
+                )),
+                Err(e) => Err(StoreError::unavailable("redis", e)),
+            };
+        }
         let mut slot = self.connection.lock().await;
         if let Some(c) = slot.as_ref() {
             return Ok(c.clone());

@@ -49,7 +49,10 @@ pub async fn build(ctx: ServiceContext) -> anyhow::Result<Service> {
     Ok(Service {
         routes: router(state),
         readiness,
-        background: vec![prepare],
+        background: vec![
+            prepare,
+            Box::pin(exhaust_pool(sql, ctx.faults.clone(), ctx.shutdown.clone())),
+        ],
     })
 }
 
@@ -58,4 +61,32 @@ pub(crate) fn router(state: Arc<State>) -> Router {
         .route("/orders", post(handlers::place))
         .route("/orders/{order_id}", get(handlers::get))
         .with_state(state)
+}
+
+/// The pool-exhaustion scenario: a "stuck job" holds level × 20% of the pool's connections
+/// until the scenario is lifted, so orders queue for the rest and, at level 5, time out.
+async fn exhaust_pool(
+    sql: SqlDatabase,
+    faults: crate::scenario::Faults,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    use crate::scenario::Scenario;
+    let mut held = Vec::new();
+    loop {
+        let wanted = faults
+            .active(Scenario::PoolExhaustion)
+            .map(|f| (sql.max_connections() * usize::from(f.level)).div_ceil(5))
+            .unwrap_or(0);
+        held.truncate(wanted);
+        while held.len() < wanted {
+            match sql.hold_connection().await {
+                Ok(c) => held.push(c),
+                Err(_) => break,
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_millis(250)) => {}
+            _ = shutdown.wait_for(|s| *s) => return,
+        }
+    }
 }

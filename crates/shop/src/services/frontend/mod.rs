@@ -20,6 +20,7 @@ use super::shipping::client::ShippingClient;
 use super::{Service, ServiceContext};
 
 pub(crate) struct State {
+    faults: crate::scenario::Faults,
     cart: CartClient,
     catalog: ProductCatalogClient,
     currency: CurrencyClient,
@@ -31,6 +32,7 @@ pub(crate) struct State {
 
 pub async fn build(ctx: ServiceContext) -> anyhow::Result<Service> {
     let state = Arc::new(State {
+        faults: ctx.faults.clone(),
         cart: CartClient::new(&ctx),
         catalog: ProductCatalogClient::new(&ctx),
         currency: CurrencyClient::new(&ctx),

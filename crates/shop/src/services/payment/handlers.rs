@@ -9,6 +9,7 @@ use rand::Rng;
 
 use super::model::{Card, Charge, ChargeRequest, Refund, RefundRequest};
 use crate::error::{ApiError, ApiJson, ApiResult};
+use crate::scenario::Scenario;
 
 /// The card that is always declined, for tests and demos.
 pub const DECLINED_TEST_CARD: &str = "4000000000000002";
@@ -43,8 +44,32 @@ pub(super) async fn charge(
     };
     tokio::time::sleep(latency).await;
 
-    let declined =
+    // The payment-failure scenario: 8% of charges per level fail, 40% of them as declines
+    // and the rest as a gateway that times out.
+    let mut declined =
         req.card.number.digits() == DECLINED_TEST_CARD || roll < state.config.decline_rate;
+    if let Some(f) = state.faults.active(Scenario::PaymentFailure)
+        && f.roll(0.08 * f64::from(f.level))
+    {
+        f.mark();
+        if f.roll(0.4) {
+            declined = true;
+        } else {
+            tokio::time::sleep(Duration::from_millis(800)).await;
+            state.charges.add(
+                1,
+                &[
+                    KeyValue::new("payment.outcome", "error"),
+                    KeyValue::new("currency", req.currency.clone()),
+                ],
+            );
+            return Err(ApiError::new(
+                StatusCode::BAD_GATEWAY,
+                "processor_unavailable",
+                "the card processor did not answer",
+            ));
+        }
+    }
     let outcome = if declined { "declined" } else { "approved" };
     let attrs = [
         KeyValue::new("payment.outcome", outcome),

@@ -15,6 +15,7 @@ use super::{Service, ServiceContext};
 use crate::config::PaymentConfig;
 
 pub(crate) struct State {
+    faults: crate::scenario::Faults,
     config: PaymentConfig,
     declines: Counter<u64>,
     charges: Counter<u64>,
@@ -24,6 +25,7 @@ pub(crate) struct State {
 pub async fn build(ctx: ServiceContext) -> anyhow::Result<Service> {
     let meter = ctx.telemetry.meter();
     let state = Arc::new(State {
+        faults: ctx.faults.clone(),
         config: ctx.config.payment.clone(),
         declines: meter
             .u64_counter("shop.payment.declines")

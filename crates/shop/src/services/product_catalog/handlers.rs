@@ -6,8 +6,12 @@ use axum::extract::State;
 use super::model::{
     ListQuery, Product, ProductList, RecommendationQuery, Recommendations, SearchQuery,
 };
-use super::store::Filter;
+use super::store::{Filter, Plan};
 use crate::error::{ApiError, ApiPath, ApiQuery, ApiResult};
+use crate::scenario::Scenario;
+use crate::scenario::catalogue::BLACKFRIDAY_STEPS;
+use http::StatusCode;
+use std::time::Duration;
 
 const MAX_LIMIT: i64 = 100;
 const DEFAULT_LIMIT: i64 = 20;
@@ -82,7 +86,18 @@ pub(super) async fn list(
         ids,
         offset,
     };
-    let products = s.products.list(&filter).await?;
+    let plan = if let Some(f) = s.faults.active(Scenario::NPlusOne) {
+        f.mark();
+        Plan::OneQueryPerProduct
+    } else if let Some(f) = s.faults.active(Scenario::SlowQuery) {
+        f.mark();
+        Plan::Expensive {
+            scanned_rows: 100_000 * i64::from(f.level),
+        }
+    } else {
+        Plan::Normal
+    };
+    let products = s.products.list(&filter, plan).await?;
     Ok(Json(ProductList {
         count: products.len(),
         products,
@@ -127,6 +142,20 @@ pub(super) async fn recommendations(
     ApiQuery(q): ApiQuery<RecommendationQuery>,
 ) -> ApiResult<Json<Recommendations>> {
     let limit = limit(q.limit, 4)?;
+    if let Some(fault) = s.faults.active(Scenario::Blackfriday) {
+        let (_, delay_ms, failure_rate) = BLACKFRIDAY_STEPS[usize::from(fault.level)];
+        if delay_ms > 0 || failure_rate > 0.0 {
+            fault.mark();
+        }
+        tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+        if fault.roll(failure_rate) {
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "recommendations_overloaded",
+                "the recommendation engine is overloaded",
+            ));
+        }
+    }
     let recommended = match q.product_id {
         Some(id) if id <= 0 => {
             return Err(ApiError::bad_request(

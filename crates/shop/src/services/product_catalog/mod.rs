@@ -18,6 +18,7 @@ use crate::store::SqlDatabase;
 use store::ProductStore;
 
 pub(crate) struct State {
+    faults: crate::scenario::Faults,
     products: ProductStore,
     recommendation: RecommendationClient,
 }
@@ -25,6 +26,7 @@ pub(crate) struct State {
 pub async fn build(ctx: ServiceContext) -> anyhow::Result<Service> {
     let sql = SqlDatabase::open(&ctx.config.database, &ctx.telemetry)?;
     let state = Arc::new(State {
+        faults: ctx.faults.clone(),
         products: ProductStore::new(sql.clone()),
         recommendation: RecommendationClient::new(&ctx),
     });

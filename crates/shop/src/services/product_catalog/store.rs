@@ -8,6 +8,17 @@ use crate::store::{SqlDatabase, StoreError};
 const COLUMNS: &str =
     "id, sku, name, description, category, price_cents, currency, stock, weight_grams";
 
+/// How a listing reads the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Plan {
+    /// One query.
+    Normal,
+    /// The slow-query scenario: the same query joined to a recursive scan of this many rows.
+    Expensive { scanned_rows: i64 },
+    /// The n-plus-one scenario: the ids first, then one query per product.
+    OneQueryPerProduct,
+}
+
 /// Validated filters for a product listing.
 #[derive(Debug, Default, Clone)]
 pub struct Filter {
@@ -38,7 +49,7 @@ impl ProductStore {
         &self.sql
     }
 
-    pub async fn list(&self, f: &Filter) -> Result<Vec<Product>, StoreError> {
+    pub async fn list(&self, f: &Filter, plan: Plan) -> Result<Vec<Product>, StoreError> {
         let mut clauses = Vec::new();
         let mut binds = Vec::new();
         let next = |b: Bind, binds: &mut Vec<Bind>| {
@@ -72,9 +83,47 @@ impl ProductStore {
         } else {
             format!(" WHERE {}", clauses.join(" AND "))
         };
-        let sql = format!(
-            "SELECT {COLUMNS} FROM products{where_clause} ORDER BY id LIMIT {limit} OFFSET {offset}"
-        );
+        let columns = if plan == Plan::OneQueryPerProduct {
+            "id"
+        } else {
+            COLUMNS
+        };
+        let sql = match plan {
+            Plan::Expensive { scanned_rows } => {
+                let rows = next(Bind::Int(scanned_rows), &mut binds);
+                let scan_filter = if where_clause.is_empty() {
+                    " WHERE"
+                } else {
+                    " AND"
+                };
+                format!(
+                    "WITH RECURSIVE scan(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM scan WHERE n < {rows}) \
+                     SELECT {columns} FROM products{where_clause}{scan_filter} (SELECT COUNT(*) FROM scan) > 0 \
+                     ORDER BY id LIMIT {limit} OFFSET {offset}"
+                )
+            }
+            _ => format!(
+                "SELECT {columns} FROM products{where_clause} ORDER BY id LIMIT {limit} OFFSET {offset}"
+            ),
+        };
+        if plan == Plan::OneQueryPerProduct {
+            let mut query = sqlx::query_as::<_, (i64,)>(sqlx::AssertSqlSafe(sql.clone()));
+            for b in binds {
+                query = match b {
+                    Bind::Int(v) => query.bind(v),
+                    Bind::Text(v) => query.bind(v),
+                };
+            }
+            let ids = self
+                .sql
+                .run(select(&sql), query.fetch_all(self.sql.pool()))
+                .await?;
+            let mut products = Vec::with_capacity(ids.len());
+            for (id,) in ids {
+                products.extend(self.get(id).await?);
+            }
+            return Ok(products);
+        }
         let mut query = sqlx::query_as::<_, Product>(sqlx::AssertSqlSafe(sql.clone()));
         for b in binds {
             query = match b {

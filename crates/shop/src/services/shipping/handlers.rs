@@ -8,6 +8,7 @@ use rand::Rng as _;
 
 use super::model::{Quote, QuoteRequest, Shipment, ShipmentRequest};
 use crate::error::{ApiError, ApiJson, ApiResult};
+use crate::scenario::Scenario;
 
 /// The shop ships from here; anywhere else is international.
 pub const HOME_COUNTRY: &str = "US";
@@ -56,6 +57,10 @@ pub(super) async fn quote(
     validate(&req.country, req.weight_grams)?;
     let international = req.country != HOME_COUNTRY;
     carrier_latency(international).await;
+    if international && let Some(f) = s.faults.active(Scenario::SlowInternationalShipping) {
+        f.mark();
+        tokio::time::sleep(Duration::from_millis(500 * u64::from(f.level))).await;
+    }
     let (carrier, cost_usd_cents, estimated_days) = rate(&req.country, req.weight_grams);
     let currency = req.currency.unwrap_or_else(|| "USD".to_owned());
     let cost = if currency == "USD" {

@@ -14,11 +14,13 @@ use super::currency::client::CurrencyClient;
 use super::{Service, ServiceContext};
 
 pub(crate) struct State {
+    faults: crate::scenario::Faults,
     currency: CurrencyClient,
 }
 
 pub async fn build(ctx: ServiceContext) -> anyhow::Result<Service> {
     let state = Arc::new(State {
+        faults: ctx.faults.clone(),
         currency: CurrencyClient::new(&ctx),
     });
     Ok(Service::without_store(router(state)))

@@ -1,0 +1,194 @@
+//! The scenarios: what each one breaks, where, and how hard at each level.
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::ServiceName;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Scenario {
+    Blackfriday,
+    PaymentFailure,
+    SlowQuery,
+    PoolExhaustion,
+    RedisOutage,
+    MemoryLeak,
+    CpuHotspot,
+    NPlusOne,
+    SlowInternationalShipping,
+}
+
+/// What a scenario does, for people and for the ground-truth records.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Definition {
+    pub name: Scenario,
+    /// The service whose behaviour changes (the default one where it can be chosen).
+    pub target: ServiceName,
+    /// The operation that degrades.
+    pub operation: &'static str,
+    /// The fault mechanism.
+    pub fault_type: &'static str,
+    pub description: &'static str,
+    /// Whether `--target` may move it to another service.
+    pub any_service: bool,
+}
+
+/// Levels run 1 (mild) to 5 (severe); Black Friday's level is its schedule step, 0 to 5.
+pub const MAX_LEVEL: u8 = 5;
+pub const DEFAULT_LEVEL: u8 = 3;
+
+impl Scenario {
+    pub const ALL: [Scenario; 9] = [
+        Scenario::Blackfriday,
+        Scenario::PaymentFailure,
+        Scenario::SlowQuery,
+        Scenario::PoolExhaustion,
+        Scenario::RedisOutage,
+        Scenario::MemoryLeak,
+        Scenario::CpuHotspot,
+        Scenario::NPlusOne,
+        Scenario::SlowInternationalShipping,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scenario::Blackfriday => "blackfriday",
+            Scenario::PaymentFailure => "payment-failure",
+            Scenario::SlowQuery => "slow-query",
+            Scenario::PoolExhaustion => "pool-exhaustion",
+            Scenario::RedisOutage => "redis-outage",
+            Scenario::MemoryLeak => "memory-leak",
+            Scenario::CpuHotspot => "cpu-hotspot",
+            Scenario::NPlusOne => "n-plus-one",
+            Scenario::SlowInternationalShipping => "slow-international-shipping",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Scenario> {
+        Scenario::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+
+    pub fn definition(self) -> Definition {
+        use ServiceName::*;
+        let (target, operation, fault_type, description, any_service) = match self {
+            Scenario::Blackfriday => (
+                ProductCatalog,
+                "GET /products/recommendations",
+                "latency+errors",
+                "The original's story: recommendations slow down and fail more, minute by minute (100 ms/2% up to 2800 ms/78%). Checkouts fail with them; browsing stays green.",
+                false,
+            ),
+            Scenario::PaymentFailure => (
+                Payment,
+                "POST /charge",
+                "errors",
+                "The card gateway declines (402) and times out (502 after a delay) for 8% of charges per level.",
+                false,
+            ),
+            Scenario::SlowQuery => (
+                ProductCatalog,
+                "GET /products",
+                "slow-query",
+                "Product listings run an expensive plan (a recursive scan of level × 100,000 rows) visible as slow SELECT spans with their query text.",
+                false,
+            ),
+            Scenario::PoolExhaustion => (
+                Checkout,
+                "POST /orders",
+                "pool-exhaustion",
+                "Level × 20% of checkout's database connections are held by a stuck job; at level 5 orders queue for a connection and fail with 503 after 2 s.",
+                false,
+            ),
+            Scenario::RedisOutage => (
+                Cart,
+                "cart operations",
+                "dependency-outage",
+                "The cart cannot reach Redis: every cart operation fails with a real connection error (503); pages without a cart keep working.",
+                false,
+            ),
+            Scenario::MemoryLeak => (
+                Recommendation,
+                "every request",
+                "memory-leak",
+                "Each request adds level × 64 KiB to a cache that is never evicted, capped at level × 64 MiB so the machine survives.",
+                true,
+            ),
+            Scenario::CpuHotspot => (
+                Shipping,
+                "every request",
+                "cpu-hotspot",
+                "Each request burns level × 15 ms of CPU on the request thread: latency rises with no child span to explain it.",
+                true,
+            ),
+            Scenario::NPlusOne => (
+                ProductCatalog,
+                "GET /products",
+                "n-plus-one",
+                "Product listings read each product with its own query instead of one: a SELECT span per product.",
+                false,
+            ),
+            Scenario::SlowInternationalShipping => (
+                Shipping,
+                "POST /quote (international)",
+                "latency",
+                "Quotes to destinations outside the US take level × 500 ms longer; domestic quotes are untouched.",
+                false,
+            ),
+        };
+        Definition {
+            name: self,
+            target,
+            operation,
+            fault_type,
+            description,
+            any_service,
+        }
+    }
+}
+
+/// Black Friday's schedule, from the original: (from minute, added delay ms, failure rate).
+pub const BLACKFRIDAY_STEPS: [(f64, u64, f64); 6] = [
+    (0.0, 0, 0.0),
+    (1.0, 100, 0.02),
+    (5.0, 500, 0.10),
+    (10.0, 1200, 0.25),
+    (15.0, 2000, 0.50),
+    (20.0, 2800, 0.78),
+];
+
+/// The step in force `minutes` after the story started.
+pub fn blackfriday_step(minutes: f64) -> u8 {
+    BLACKFRIDAY_STEPS
+        .iter()
+        .rposition(|(from, _, _)| minutes >= *from)
+        .unwrap_or(0) as u8
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_schedule_matches_the_original() {
+        assert_eq!(blackfriday_step(0.0), 0);
+        assert_eq!(blackfriday_step(0.99), 0);
+        assert_eq!(blackfriday_step(1.0), 1);
+        assert_eq!(blackfriday_step(4.9), 1);
+        assert_eq!(blackfriday_step(5.0), 2);
+        assert_eq!(blackfriday_step(12.0), 3);
+        assert_eq!(blackfriday_step(19.99), 4);
+        assert_eq!(blackfriday_step(20.0), 5);
+        assert_eq!(blackfriday_step(500.0), 5);
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for s in Scenario::ALL {
+            assert_eq!(Scenario::parse(s.as_str()), Some(s));
+            assert_eq!(
+                serde_json::to_value(s).ok(),
+                Some(serde_json::Value::String(s.as_str().to_owned()))
+            );
+        }
+    }
+}

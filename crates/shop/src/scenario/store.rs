@@ -1,0 +1,238 @@
+//! Where the scenario state lives so that every service sees it: in the process for
+//! `tracemart up` without Redis, in Redis when one is configured (every replica of every
+//! service polls it every 500 ms and keeps its last known state while Redis is away).
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use redis::AsyncCommands as _;
+use redis::aio::MultiplexedConnection;
+use tokio::sync::watch;
+
+use super::state::{Change, Command, State, now_ms, transition, with_schedule};
+
+/// Redis keys of the shared state and its history, after the shop's namespace.
+pub const STATE_KEY: &str = "scenarios:state";
+pub const HISTORY_KEY: &str = "scenarios:history";
+/// How often replicas re-read the shared state.
+pub const POLL_INTERVAL: Duration = Duration::from_millis(500);
+/// The most history records kept.
+const HISTORY_CAP: isize = 10_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the scenario store (Redis) is unavailable")]
+    Unavailable(#[source] redis::RedisError),
+    #[error("the scenario store holds something unreadable")]
+    Corrupt(#[source] serde_json::Error),
+}
+
+#[derive(Clone)]
+pub struct ScenarioStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    backend: Backend,
+    latest: watch::Sender<Arc<State>>,
+}
+
+enum Backend {
+    Local(Mutex<Vec<Change>>),
+    Redis(Box<RedisBackend>),
+}
+
+struct RedisBackend {
+    client: redis::Client,
+    connection: tokio::sync::Mutex<Option<MultiplexedConnection>>,
+    state_key: String,
+    history_key: String,
+}
+
+impl ScenarioStore {
+    /// State shared by the services of this process only.
+    pub fn local() -> Self {
+        Self::with(Backend::Local(Mutex::default()))
+    }
+
+    /// State shared through Redis by every process of the shop `namespace`.
+    pub fn redis(url: &str, namespace: &str) -> anyhow::Result<Self> {
+        let client = redis::Client::open(url)
+            .map_err(|e| anyhow::anyhow!("invalid Redis URL for scenarios: {e}"))?;
+        Ok(Self::with(Backend::Redis(Box::new(RedisBackend {
+            client,
+            connection: tokio::sync::Mutex::new(None),
+            state_key: format!("{namespace}:{STATE_KEY}"),
+            history_key: format!("{namespace}:{HISTORY_KEY}"),
+        }))))
+    }
+
+    fn keys(&self) -> (&str, &str) {
+        match &self.inner.backend {
+            Backend::Redis(r) => (&r.state_key, &r.history_key),
+            Backend::Local(_) => ("", ""),
+        }
+    }
+
+    fn with(backend: Backend) -> Self {
+        let (latest, _) = watch::channel(Arc::new(State::default()));
+        Self {
+            inner: Arc::new(Inner { backend, latest }),
+        }
+    }
+
+    pub fn is_shared(&self) -> bool {
+        matches!(self.inner.backend, Backend::Redis(_))
+    }
+
+    /// The last known state, updated as it changes.
+    pub fn subscribe(&self) -> watch::Receiver<Arc<State>> {
+        self.inner.latest.subscribe()
+    }
+
+    pub fn current(&self) -> Arc<State> {
+        self.inner.latest.borrow().clone()
+    }
+
+    async fn connection(&self) -> Result<MultiplexedConnection, StoreError> {
+        let Backend::Redis(r) = &self.inner.backend else {
+            unreachable!("only the Redis backend connects")
+        };
+        let (client, connection) = (&r.client, &r.connection);
+        let mut slot = connection.lock().await;
+        if let Some(c) = slot.as_ref() {
+            return Ok(c.clone());
+        }
+        let config = redis::AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(Duration::from_millis(500)))
+            .set_response_timeout(Some(Duration::from_secs(1)));
+        let c = client
+            .get_multiplexed_async_connection_with_config(&config)
+            .await
+            .map_err(StoreError::Unavailable)?;
+        *slot = Some(c.clone());
+        Ok(c)
+    }
+
+    async fn forget_connection(&self) {
+        if let Backend::Redis(r) = &self.inner.backend {
+            *r.connection.lock().await = None;
+        }
+    }
+
+    /// Re-reads the shared state (Redis); the last known one stays when Redis is away.
+    pub async fn refresh(&self) -> Result<Arc<State>, StoreError> {
+        if let Backend::Redis(_) = &self.inner.backend {
+            let mut c = self.connection().await?;
+            let raw: Option<String> = match c.get(self.keys().0).await {
+                Ok(v) => v,
+                Err(e) => {
+                    self.forget_connection().await;
+                    return Err(StoreError::Unavailable(e));
+                }
+            };
+            let state = match raw {
+                Some(json) => serde_json::from_str(&json).map_err(StoreError::Corrupt)?,
+                None => State::default(),
+            };
+            self.inner.latest.send_if_modified(|s| {
+                let changed = **s != state;
+                if changed {
+                    *s = Arc::new(state);
+                }
+                changed
+            });
+        }
+        Ok(self.current())
+    }
+
+    /// Applies a command and records what changed.
+    pub async fn apply(&self, command: Command) -> Result<(Arc<State>, Vec<Change>), StoreError> {
+        let now = now_ms();
+        match &self.inner.backend {
+            Backend::Local(history) => {
+                let mut changes = Vec::new();
+                self.inner.latest.send_modify(|s| {
+                    let (next, made) = transition(s, &command, now);
+                    changes = made;
+                    *s = Arc::new(next);
+                });
+                history
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .extend(changes.iter().cloned());
+                Ok((self.current(), changes))
+            }
+            Backend::Redis(_) => {
+                let old = self.refresh().await?;
+                let (next, changes) = transition(&old, &command, now);
+                if !changes.is_empty() {
+                    let mut c = self.connection().await?;
+                    let mut pipe = redis::pipe();
+                    let (state_key, history_key) = self.keys();
+                    pipe.atomic().set(
+                        state_key,
+                        serde_json::to_string(&next).map_err(StoreError::Corrupt)?,
+                    );
+                    for change in &changes {
+                        pipe.rpush(
+                            history_key,
+                            serde_json::to_string(change).map_err(StoreError::Corrupt)?,
+                        );
+                    }
+                    pipe.ltrim(history_key, -HISTORY_CAP, -1);
+                    if let Err(e) = pipe.query_async::<()>(&mut c).await {
+                        self.forget_connection().await;
+                        return Err(StoreError::Unavailable(e));
+                    }
+                    self.inner.latest.send_replace(Arc::new(next));
+                }
+                Ok((self.current(), changes))
+            }
+        }
+    }
+
+    /// Every change so far, Black Friday's schedule steps included, oldest first.
+    pub async fn history(&self) -> Result<Vec<Change>, StoreError> {
+        let recorded = match &self.inner.backend {
+            Backend::Local(history) => history.lock().unwrap_or_else(|e| e.into_inner()).clone(),
+            Backend::Redis(_) => {
+                let mut c = self.connection().await?;
+                let raw: Vec<String> = match c.lrange(self.keys().1, 0, -1).await {
+                    Ok(v) => v,
+                    Err(e) => {
+                        self.forget_connection().await;
+                        return Err(StoreError::Unavailable(e));
+                    }
+                };
+                raw.iter()
+                    .map(|r| serde_json::from_str(r))
+                    .collect::<Result<_, _>>()
+                    .map_err(StoreError::Corrupt)?
+            }
+        };
+        Ok(with_schedule(&recorded, now_ms()))
+    }
+
+    /// Follows the shared state until `shutdown`: a no-op for the local store.
+    pub async fn follow(self, mut shutdown: watch::Receiver<bool>) {
+        if !self.is_shared() {
+            return;
+        }
+        let mut warned = false;
+        loop {
+            match self.refresh().await {
+                Ok(_) => warned = false,
+                Err(e) if !warned => {
+                    tracing::warn!(error = %e, "scenario store unreachable; keeping the last known scenarios");
+                    warned = true;
+                }
+                Err(_) => {}
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(POLL_INTERVAL) => {}
+                _ = shutdown.wait_for(|s| *s) => return,
+            }
+        }
+    }
+}
