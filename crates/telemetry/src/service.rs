@@ -138,6 +138,40 @@ impl MemorySink {
         out
     }
 
+    /// The latest value of a `u64` gauge a service exported, summed over its data points that
+    /// carry `attribute` (any point when `None`).
+    pub fn last_gauge_u64(
+        &self,
+        service: &str,
+        name: &str,
+        attribute: Option<(&str, &str)>,
+    ) -> Option<u64> {
+        use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData};
+        let exporters = self.services().into_iter().find(|(s, _)| s == service)?.1;
+        let batches = exporters.metrics.get_finished_metrics().ok()?;
+        let mut last = None;
+        for rm in &batches {
+            for sm in rm.scope_metrics() {
+                for m in sm.metrics().filter(|m| m.name() == name) {
+                    if let AggregatedMetrics::U64(MetricData::Gauge(g)) = m.data() {
+                        let sum = g
+                            .data_points()
+                            .filter(|p| {
+                                attribute.is_none_or(|(k, v)| {
+                                    p.attributes()
+                                        .any(|kv| kv.key.as_str() == k && kv.value.as_str() == v)
+                                })
+                            })
+                            .map(|p| p.value())
+                            .sum::<u64>();
+                        last = Some(sum);
+                    }
+                }
+            }
+        }
+        last
+    }
+
     pub fn clear(&self) {
         for (_, e) in self.services() {
             e.spans.reset();

@@ -252,7 +252,14 @@ impl SqlDatabase {
     /// Starts a transaction; its statements go through [`run`](Self::run) too.
     pub async fn begin(&self) -> Result<Transaction<'static, Any>, StoreError> {
         self.prepare().await?;
-        Ok(isolated(self.pool.begin()).await?)
+        if self.postgres {
+            Ok(isolated(self.pool.begin()).await?)
+        } else {
+            // SQLite upgrades a deferred transaction's read lock to a write lock and answers
+            // "database is locked" at once when two writers meet; taking the write lock up
+            // front makes concurrent orders queue (busy timeout) instead of failing.
+            Ok(isolated(self.pool.begin_with("BEGIN IMMEDIATE")).await?)
+        }
     }
 
     /// Commits inside a span of its own, so the trace shows where the transaction ended.

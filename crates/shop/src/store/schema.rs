@@ -75,7 +75,11 @@ const SEED_PRODUCT: &str = "INSERT INTO products \
 
 /// Applies every migration not yet recorded, then the seed, in one transaction.
 pub(super) async fn migrate(pool: &AnyPool, postgres: bool) -> Result<(), sqlx::Error> {
-    let mut tx = pool.begin().await?;
+    let mut tx = if postgres {
+        pool.begin().await?
+    } else {
+        pool.begin_with("BEGIN IMMEDIATE").await?
+    };
     if postgres {
         sqlx::query("SELECT pg_advisory_xact_lock(7240011)")
             .execute(&mut *tx)

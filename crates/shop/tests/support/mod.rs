@@ -362,3 +362,90 @@ impl Proxy {
 pub fn card(number: &str) -> serde_json::Value {
     serde_json::json!({ "number": number, "cvv": "123", "exp_month": 12, "exp_year": 2034 })
 }
+
+/// A request in a trace of its own: `traceparent` and `baggage` (traffic.type) are set, so the
+/// spans it causes can be picked out of the sink by trace id.
+pub struct Traced {
+    pub status: u16,
+    pub body: serde_json::Value,
+    pub trace_id: opentelemetry::trace::TraceId,
+    pub elapsed: Duration,
+}
+
+impl TestShop {
+    pub async fn traced(
+        &self,
+        method: reqwest::Method,
+        service: ServiceName,
+        path: &str,
+        body: Option<&serde_json::Value>,
+        traffic_type: &str,
+    ) -> Traced {
+        let trace_id = opentelemetry::trace::TraceId::from_bytes(uuid::Uuid::new_v4().into_bytes());
+        let span_id = format!("{:016x}", rand_u64());
+        let mut r = self
+            .http
+            .request(method, self.url(service, path))
+            .header("traceparent", format!("00-{trace_id}-{span_id}-01"))
+            .header("baggage", format!("traffic.type={traffic_type}"));
+        if let Some(b) = body {
+            r = r.json(b);
+        }
+        let started = Instant::now();
+        let response = r.send().await.expect("request");
+        let (status, body) = decode(response).await;
+        Traced {
+            status,
+            body,
+            trace_id,
+            elapsed: started.elapsed(),
+        }
+    }
+
+    /// The spans of one trace, once the trace's server span in `service` has ended.
+    pub async fn spans_of(
+        &self,
+        trace_id: opentelemetry::trace::TraceId,
+        service: &str,
+    ) -> Vec<Span> {
+        eventually("the trace's spans", Duration::from_secs(10), || async {
+            let t: Vec<Span> = spans(&self.sink)
+                .into_iter()
+                .filter(|s| s.data.span_context.trace_id() == trace_id)
+                .collect();
+            t.iter()
+                .any(|s| s.service == service && *s.kind() == SpanKind::Server)
+                .then_some(t)
+        })
+        .await
+    }
+
+    /// Switches a scenario through the control API of `frontend`.
+    pub async fn set_scenario(&self, name: &str, body: serde_json::Value) -> serde_json::Value {
+        let (status, answer) = self
+            .send_json(
+                reqwest::Method::PUT,
+                ServiceName::Frontend,
+                &format!("/scenarios/{name}"),
+                &body,
+            )
+            .await;
+        assert_eq!(status, 200, "set {name}: {answer}");
+        answer
+    }
+
+    pub async fn clear_scenario(&self, name: &str) {
+        let r = self
+            .http
+            .delete(self.url(ServiceName::Frontend, &format!("/scenarios/{name}")))
+            .send()
+            .await
+            .expect("clear");
+        assert_eq!(r.status().as_u16(), 200);
+    }
+}
+
+fn rand_u64() -> u64 {
+    let b = uuid::Uuid::new_v4().into_bytes();
+    u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) | 1
+}
