@@ -178,7 +178,7 @@ fi
 printf '%s\n' "$names" >"$dir/objects.txt"
 kc get "$BACKUP_KINDS" -l "$PART_OF" -o json >"$dir/raw.json"
 # Keep what `kubectl apply` can restore: no status, no server-set fields.
-python3 - "$dir/raw.json" "$dir/resources.json" "$dir/objects.txt" <<'PY'
+if ! python3 - "$dir/raw.json" "$dir/resources.json" "$dir/objects.txt" <<'PY'
 import json, sys
 raw_path, out_path, names_path = sys.argv[1:4]
 text = open(raw_path).read()
@@ -204,6 +204,11 @@ for item in items:
             spec.pop(key, None)
 json.dump({"apiVersion": "v1", "kind": "List", "items": items}, open(out_path, "w"), indent=1)
 PY
+then
+  rm -rf "$dir"
+  die "no usable backup could be written, so the deploy must not go ahead" \
+    "check that kubectl can read $BACKUP_KINDS in $NAMESPACE"
+fi
 rm -f "$dir/raw.json"
 kc get deployments,statefulsets -l "$PART_OF" \
   -o jsonpath='{range .items[*]}{.kind}/{.metadata.name}{"\t"}{.metadata.annotations.deployment\.kubernetes\.io/revision}{"\t"}{.spec.template.spec.containers[0].image}{"\n"}{end}' \

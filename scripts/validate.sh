@@ -89,7 +89,8 @@ done
 if $TRAFFIC; then
   say "traffic (load generator, for up to ${TRAFFIC_WAIT}s)"
   log=$(mktemp)
-  kc port-forward svc/load-generator "$LOCAL_PORT:8010" >"$log" 2>&1 &
+  # Not through kc: $! must be kubectl itself, so that killing it ends the forward.
+  kubectl --namespace "$NAMESPACE" port-forward svc/load-generator "$LOCAL_PORT:8010" >"$log" 2>&1 &
   forward=$!
   # shellcheck disable=SC2064 # the pid and file are fixed now
   trap "kill $forward 2>/dev/null || true; rm -f '$log'" EXIT

@@ -1,0 +1,88 @@
+"""The collector configurations parse and have the pipelines Coralogix APM needs; the
+collector Deployment of each overlay supplies what its configuration reads."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import yaml
+from checks import check_collector, check_collector_deployment, find_config_map
+from conftest import ROOT, render
+
+DEPLOY = ROOT / "deploy"
+CONFIGS = {
+    "base": DEPLOY / "k8s" / "base" / "otel-collector-config.yaml",
+    "coralogix": DEPLOY / "k8s" / "overlays" / "coralogix" / "otel-collector-config.yaml",
+    "otlp": DEPLOY / "k8s" / "overlays" / "otlp" / "otel-collector-config.yaml",
+    "compose": DEPLOY / "compose" / "otel-collector.yaml",
+}
+
+
+def load(name: str) -> dict:
+    return yaml.safe_load(CONFIGS[name].read_text())
+
+
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_collector_configuration_is_complete(name):
+    problems = check_collector(load(name), kubernetes=name != "compose", coralogix=name == "coralogix")
+    assert problems == []
+
+
+def test_every_configuration_copies_the_same_attributes():
+    blocks = {name: load(name)["processors"]["transform/semconv"] for name in CONFIGS}
+    assert all(block == blocks["base"] for block in blocks.values())
+    k8s = {name: load(name)["processors"]["k8sattributes"] for name in ("base", "coralogix", "otlp")}
+    assert all(block == k8s["base"] for block in k8s.values())
+
+
+@pytest.mark.parametrize("overlay_name", ["k3s", "coralogix", "otlp"])
+def test_collector_deployment_supplies_what_the_configuration_reads(overlay_name):
+    docs = render(overlay_name)
+    _, data = find_config_map(docs, "otel-collector-config")
+    assert check_collector_deployment(data["config.yaml"], docs) == []
+
+
+def test_overlay_ships_its_own_configuration():
+    for overlay_name, config in (("coralogix", "coralogix"), ("otlp", "otlp"), ("k3s", "base")):
+        _, data = find_config_map(render(overlay_name), "otel-collector-config")
+        assert yaml.safe_load(data["config.yaml"]) == load(config), overlay_name
+
+
+def test_services_send_to_the_collector():
+    docs = render("coralogix")
+    _, settings = find_config_map(docs, "tracemart-config")
+    assert settings["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://otel-collector:4317"
+    svc = next(d for d in docs if d["kind"] == "Service" and d["metadata"]["name"] == "otel-collector")
+    assert 4317 in [p["port"] for p in svc["spec"]["ports"]]
+
+
+# --- a broken configuration is caught -----------------------------------------------------
+
+
+def test_missing_copy_and_connector_are_caught():
+    config = copy.deepcopy(load("coralogix"))
+    statements = config["processors"]["transform/semconv"]["trace_statements"][0]["statements"]
+    config["processors"]["transform/semconv"]["trace_statements"][0]["statements"] = [
+        s for s in statements if '"db.system"' not in s
+    ]
+    config["service"]["pipelines"]["traces"]["exporters"].remove("spanmetrics")
+    problems = check_collector(config, coralogix=True)
+    assert any("db.system.name to db.system" in p for p in problems), problems
+    assert any("spanmetrics" in p for p in problems), problems
+
+
+def test_undefined_component_and_literal_key_are_caught():
+    config = copy.deepcopy(load("coralogix"))
+    config["service"]["pipelines"]["logs"]["processors"].append("resourcedetection")
+    config["exporters"]["coralogix"]["private_key"] = "cxtp_literal"
+    problems = check_collector(config, coralogix=True)
+    assert any("resourcedetection is not defined" in p for p in problems), problems
+    assert any("private_key" in p for p in problems), problems
+
+
+def test_a_variable_the_deployment_does_not_set_is_caught():
+    docs = render("coralogix")
+    text = (CONFIGS["coralogix"]).read_text().replace("${env:CORALOGIX_DOMAIN}", "${env:CX_DOMAIN}")
+    problems = check_collector_deployment(text, docs)
+    assert any("CX_DOMAIN" in p for p in problems), problems
