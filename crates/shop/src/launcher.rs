@@ -184,7 +184,8 @@ pub fn start(
     Ok(shop)
 }
 
-/// Applies `DEMO_MODE` and, for a shared store, follows it on a thread of its own.
+/// Applies `DEMO_MODE` and, for a shared store, follows it, on a thread of its own (the
+/// launcher may itself be called from async code). Returns once `DEMO_MODE` is applied.
 fn start_scenarios(
     store: &ScenarioStore,
     demo: Option<&DemoStart>,
@@ -193,36 +194,45 @@ fn start_scenarios(
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    if let Some(demo) = demo {
-        runtime.block_on(async {
-            // Several replicas may start at once: the story starts once.
-            let current = store.refresh().await.unwrap_or_else(|_| store.current());
-            if current.get(Scenario::Blackfriday).is_none() {
-                let activation = Activation {
-                    scenario: Scenario::Blackfriday,
-                    target: Scenario::Blackfriday.definition().target,
-                    level: None,
-                    speed: demo.speed,
-                    started_at_ms: demo
-                        .started_at_ms
-                        .unwrap_or_else(crate::scenario::state::now_ms),
-                    seed: None,
-                    mark_faults: false,
-                    graceful: false,
-                };
-                match store.apply(Command::Set(activation)).await {
-                    Ok((_, changes)) => crate::scenario::api::log_changes(&changes),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "DEMO_MODE=blackfriday could not be applied")
-                    }
-                }
-            }
-        });
-    }
-    let store = store.clone();
-    Ok(std::thread::Builder::new()
+    let (applied_tx, applied_rx) = mpsc::channel::<()>();
+    let (store, demo) = (store.clone(), demo.cloned());
+    let thread = std::thread::Builder::new()
         .name("scenarios".to_owned())
-        .spawn(move || runtime.block_on(store.follow(stop)))?)
+        .spawn(move || {
+            runtime.block_on(async {
+                if let Some(demo) = demo {
+                    apply_demo_mode(&store, &demo).await;
+                }
+                let _ = applied_tx.send(());
+                store.follow(stop).await;
+            })
+        })?;
+    let _ = applied_rx.recv();
+    Ok(thread)
+}
+
+/// `DEMO_MODE=blackfriday`: the story starts once, even when several replicas start together.
+async fn apply_demo_mode(store: &ScenarioStore, demo: &DemoStart) {
+    let current = store.refresh().await.unwrap_or_else(|_| store.current());
+    if current.get(Scenario::Blackfriday).is_some() {
+        return;
+    }
+    let activation = Activation {
+        scenario: Scenario::Blackfriday,
+        target: Scenario::Blackfriday.definition().target,
+        level: None,
+        speed: demo.speed,
+        started_at_ms: demo
+            .started_at_ms
+            .unwrap_or_else(crate::scenario::state::now_ms),
+        seed: None,
+        mark_faults: false,
+        graceful: false,
+    };
+    match store.apply(Command::Set(activation)).await {
+        Ok((_, changes)) => crate::scenario::api::log_changes(&changes),
+        Err(e) => tracing::warn!(error = %e, "DEMO_MODE=blackfriday could not be applied"),
+    }
 }
 
 /// The body of one service's thread: its runtime, its dispatch, its server.

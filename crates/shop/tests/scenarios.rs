@@ -796,3 +796,131 @@ async fn the_control_api_refuses_changes_without_the_token() {
     shop.stop().await;
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_seed_makes_the_same_fault_decisions() {
+    let (shop, dir) = embedded_shop().await;
+    let charge = json!({"amount_cents": 1000, "currency": "USD", "card": card("4242424242424242")});
+    let mut runs = Vec::new();
+    for _ in 0..2 {
+        // A fresh start with the same seed replays the same dice.
+        shop.set_scenario(
+            "payment-failure",
+            json!({"level": 5, "seed": 1234, "started_at": shop::scenario::state::now_ms()}),
+        )
+        .await;
+        let mut outcomes = Vec::new();
+        for _ in 0..30 {
+            outcomes.push(
+                shop.traced(
+                    Method::POST,
+                    ServiceName::Payment,
+                    "/charge",
+                    Some(&charge),
+                    "demo",
+                )
+                .await
+                .status,
+            );
+        }
+        runs.push(outcomes);
+        shop.clear_scenario("payment-failure").await;
+    }
+    assert!(
+        runs[0].iter().any(|s| *s != 200),
+        "some charges failed: {:?}",
+        runs[0]
+    );
+    assert_eq!(runs[0], runs[1]);
+    shop.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_mode_starts_black_friday_from_its_timestamp() {
+    let (database, dir) = temp_sqlite();
+    let mut config = test_config(database, None);
+    config.demo = Some(shop::config::DemoStart {
+        started_at_ms: Some(shop::scenario::state::now_ms() - 12 * 60_000),
+        speed: 1.0,
+    });
+    let shop = TestShop::start(config);
+    let (_, status) = shop.get(ServiceName::ProductCatalog, "/scenarios").await;
+    assert_eq!(status["active"][0]["scenario"], "blackfriday");
+    assert_eq!(
+        status["active"][0]["current_level"], 3,
+        "minute 12 is step 3: {status}"
+    );
+    let (_, history) = shop.get(ServiceName::Frontend, "/scenarios/history").await;
+    let levels: Vec<_> = history
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| c["level"].as_u64().unwrap_or(99))
+        .collect();
+    assert_eq!(
+        levels,
+        vec![3],
+        "activated at step 3; later steps are still ahead"
+    );
+    shop.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scenarios_keep_applying_while_their_redis_is_away() {
+    let redis_addr: std::net::SocketAddr = {
+        let u = reqwest::Url::parse(&redis_url()).expect("url");
+        let host = match u.host_str() {
+            Some("localhost") | None => "127.0.0.1",
+            Some(h) => h,
+        };
+        format!("{host}:{}", u.port().unwrap_or(6379))
+            .parse()
+            .expect("addr")
+    };
+    let mut proxy = Proxy::start(redis_addr).await;
+    let (database, dir) = temp_sqlite();
+    let shop = TestShop::start(test_config(
+        database,
+        Some(format!("redis://{}/0", proxy.addr)),
+    ));
+    eventually("ready", Duration::from_secs(20), || async {
+        (shop.get(ServiceName::ProductCatalog, "/ready").await.0 == 200).then_some(())
+    })
+    .await;
+    let (_, status) = shop.get(ServiceName::Frontend, "/scenarios").await;
+    assert_eq!(status["shared"], true, "the state lives in Redis");
+    shop.set_scenario("n-plus-one", json!({})).await;
+    assert_eq!(listing_selects(&shop).await.len(), 11);
+
+    proxy.cut();
+    tokio::time::sleep(Duration::from_secs(1)).await; // a few missed polls
+    assert_eq!(
+        listing_selects(&shop).await.len(),
+        11,
+        "the last known state still applies"
+    );
+    let (status, body) = shop
+        .send_json(
+            Method::DELETE,
+            ServiceName::Frontend,
+            "/scenarios/n-plus-one",
+            &json!({}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (503, Some("scenario_store_unavailable"))
+    );
+
+    proxy.restore().await;
+    shop.clear_scenario("n-plus-one").await;
+    eventually("the clear to apply", Duration::from_secs(5), || async {
+        (listing_selects(&shop).await.len() == 1).then_some(())
+    })
+    .await;
+    shop.stop().await;
+    proxy.cut();
+    let _ = std::fs::remove_dir_all(dir);
+}
