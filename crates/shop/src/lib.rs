@@ -4,6 +4,7 @@
 pub mod config;
 pub mod error;
 pub mod launcher;
+pub mod loadgen;
 pub mod scenario;
 pub mod server;
 pub mod services;

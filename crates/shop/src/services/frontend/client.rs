@@ -61,6 +61,13 @@ impl FrontendClient {
             .await
     }
 
+    /// A plain GET of any path (benchmarks against a trivial target).
+    pub async fn get_raw(&self, path: &str) -> Result<ClientResponse, ClientError> {
+        self.http
+            .send::<()>(&self.upstream, Method::GET, path, path, None)
+            .await
+    }
+
     pub async fn checkout(&self, req: &CheckoutRequest) -> Result<ClientResponse, ClientError> {
         self.http
             .send(

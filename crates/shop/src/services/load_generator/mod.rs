@@ -1,66 +1,39 @@
-//! load-generator (8010): starts by itself and runs shopper journeys against the frontend at a
-//! configurable rate, mixing browse (baseline) and checkout (demo) traffic. Its admin API
-//! (`/status`, `/start`, `/stop`, `/rate`) never waits for the traffic it controls.
+//! load-generator (8010): starts by itself and runs shopper journeys against the frontend —
+//! the load engine of `crate::loadgen` behind a small admin API (`/status`, `/start`, `/stop`,
+//! `/rate`, `/users`, `/profile`) that never waits for the traffic it controls.
 
 pub mod client;
 mod handlers;
-pub mod journeys;
 pub mod model;
 
-use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::{get, post, put};
-use opentelemetry::KeyValue;
-use opentelemetry::metrics::Counter;
-use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
 use tokio::sync::watch;
 
 use super::frontend::client::FrontendClient;
 use super::{Service, ServiceContext};
-use crate::config::{LoadConfig, ServiceName};
+use crate::config::ServiceName;
+use crate::loadgen::journeys::Target;
+use crate::loadgen::stats::Stats;
+use crate::loadgen::{Bound, Model, Plan, Profile, Rate};
 use crate::server::always_ready;
-use journeys::Journey;
-use model::{JourneyCounts, JourneyKind, LoadStatus};
 
 /// The highest rate the admin API accepts.
 pub const MAX_RATE: f64 = 1000.0;
+/// The most virtual users the admin API accepts.
+pub const MAX_USERS: usize = 10_000;
 
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 struct Control {
     running: bool,
-    rate: f64,
+    plan: Plan,
 }
 
 pub(crate) struct State {
     control: watch::Sender<Control>,
-    counts: Mutex<BTreeMap<JourneyKind, JourneyCounts>>,
-    in_flight: AtomicUsize,
-}
-
-impl State {
-    fn status(&self) -> LoadStatus {
-        let c = *self.control.borrow();
-        LoadStatus {
-            running: c.running,
-            journeys_per_second: c.rate,
-            in_flight: self.in_flight.load(Ordering::Relaxed),
-            journeys: self
-                .counts
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .clone(),
-        }
-    }
-
-    fn count(&self, kind: JourneyKind, f: impl FnOnce(&mut JourneyCounts)) {
-        let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
-        f(counts.entry(kind).or_default());
-    }
+    stats: Arc<Stats>,
 }
 
 pub async fn build(ctx: ServiceContext) -> anyhow::Result<Service> {
@@ -68,30 +41,42 @@ pub async fn build(ctx: ServiceContext) -> anyhow::Result<Service> {
     if !(load.rate > 0.0 && load.rate <= MAX_RATE) {
         anyhow::bail!("the load rate must be above 0 and at most {MAX_RATE} journeys per second");
     }
+    let plan = Plan {
+        model: Model::Open {
+            rate: Rate::Constant {
+                per_second: load.rate,
+            },
+        },
+        profile: Profile::Shop,
+        baseline_type: "baseline".to_owned(),
+        demo_type: "demo".to_owned(),
+        think_time_ms: (
+            load.think_time.0.as_millis() as u64,
+            load.think_time.1.as_millis() as u64,
+        ),
+        max_in_flight: load.max_in_flight,
+    };
     let (control, _) = watch::channel(Control {
         running: load.autostart,
-        rate: load.rate,
+        plan,
     });
     let state = Arc::new(State {
         control,
-        counts: Mutex::default(),
-        in_flight: AtomicUsize::new(0),
+        stats: Arc::new(Stats::new()),
     });
-    let frontend = FrontendClient::new(ctx.http.clone(), &ctx.config.url(ServiceName::Frontend));
-    let journeys = ctx
-        .telemetry
-        .meter()
-        .u64_counter("loadgen.journeys")
-        .with_unit("{journey}")
-        .with_description("Shopper journeys run, by journey, traffic type and outcome.")
-        .build();
-    let engine = generate(
-        state.clone(),
-        frontend,
-        load,
-        journeys,
-        ctx.shutdown.clone(),
-    );
+    let target = Target {
+        frontend: FrontendClient::new(ctx.http.clone(), &ctx.config.url(ServiceName::Frontend)),
+        ping_path: "/health".to_owned(),
+        journeys: Some(
+            ctx.telemetry
+                .meter()
+                .u64_counter("loadgen.journeys")
+                .with_unit("{journey}")
+                .with_description("Shopper journeys run, by journey, traffic type and outcome.")
+                .build(),
+        ),
+    };
+    let engine = drive(state.clone(), target, load.seed, ctx.shutdown.clone());
     Ok(Service {
         routes: router(state),
         readiness: always_ready(),
@@ -105,72 +90,44 @@ pub(crate) fn router(state: Arc<State>) -> Router {
         .route("/start", post(handlers::start))
         .route("/stop", post(handlers::stop))
         .route("/rate", put(handlers::set_rate))
+        .route("/users", put(handlers::set_users))
+        .route("/profile", put(handlers::set_profile))
         .with_state(state)
 }
 
-/// Starts journeys at the configured rate until shutdown; each journey runs in its own task.
-async fn generate(
+/// Runs the current plan; a change stops the running one (its journeys finish on their own)
+/// and starts the new one at once.
+async fn drive(
     state: Arc<State>,
-    frontend: FrontendClient,
-    load: LoadConfig,
-    journeys: Counter<u64>,
+    target: Target,
+    seed: Option<u64>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let mut rng = match load.seed {
-        Some(seed) => StdRng::seed_from_u64(seed),
-        None => StdRng::from_os_rng(),
-    };
     let mut control = state.control.subscribe();
-    let mut tasks = tokio::task::JoinSet::new();
+    let mut current: Option<watch::Sender<bool>> = None;
     loop {
-        let Control { running, rate } = *control.borrow_and_update();
-        if running && state.in_flight.load(Ordering::Relaxed) < load.max_in_flight {
-            let kind = journeys::pick(&mut rng);
-            let journey = Journey {
-                kind,
-                session_id: format!("s-{:016x}", rng.random::<u64>()),
-                think_time: load.think_time,
-                rng: StdRng::seed_from_u64(rng.random()),
-            };
-            let (state, frontend, journeys) = (state.clone(), frontend.clone(), journeys.clone());
-            state.in_flight.fetch_add(1, Ordering::Relaxed);
-            state.count(kind, |c| c.started += 1);
-            tasks.spawn(async move {
-                let outcome = journey.run(&frontend).await;
-                state.in_flight.fetch_sub(1, Ordering::Relaxed);
-                state.count(kind, |c| match outcome {
-                    Ok(()) => c.succeeded += 1,
-                    Err(_) => c.failed += 1,
-                });
-                journeys.add(
-                    1,
-                    &[
-                        KeyValue::new("journey.name", kind.as_str()),
-                        KeyValue::new("traffic.type", kind.traffic_type()),
-                        KeyValue::new(
-                            "journey.outcome",
-                            if outcome.is_ok() {
-                                "success"
-                            } else {
-                                "failure"
-                            },
-                        ),
-                    ],
-                );
-            });
+        let c = control.borrow_and_update().clone();
+        if let Some(stop) = current.take() {
+            let _ = stop.send(true);
         }
-        while tasks.try_join_next().is_some() {}
-        let pause = if running {
-            Duration::from_secs_f64(1.0 / rate)
-        } else {
-            Duration::from_secs(3600)
-        };
+        if c.running {
+            let (stop, stopped) = watch::channel(false);
+            tokio::spawn(crate::loadgen::run(
+                c.plan,
+                Bound::Unbounded,
+                seed,
+                target.clone(),
+                state.stats.clone(),
+                stopped,
+            ));
+            current = Some(stop);
+        }
         tokio::select! {
-            _ = tokio::time::sleep(pause) => {}
             _ = control.changed() => {}
-            _ = shutdown.wait_for(|stop| *stop) => break,
+            _ = shutdown.wait_for(|s| *s) => break,
         }
     }
-    // Journeys in flight end with the process; their spans are flushed at shutdown.
-    tasks.abort_all();
+    if let Some(stop) = current {
+        let _ = stop.send(true);
+    }
 }

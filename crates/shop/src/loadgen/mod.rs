@@ -1,0 +1,323 @@
+//! The load engine behind the load-generator service and `tracemart load`: shopper journeys
+//! in an open model (journeys per second, constant or ramping) or a closed one (virtual users),
+//! bounded by time or journey count, shaped by a profile, measured without coordinated
+//! omission.
+
+pub mod journeys;
+pub mod stats;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use rand::rngs::StdRng;
+use rand::{Rng as _, SeedableRng as _};
+use serde::{Deserialize, Serialize};
+use tokio::sync::{Semaphore, watch};
+
+use crate::services::load_generator::model::JourneyKind;
+use journeys::{Journey, Target};
+use stats::Stats;
+
+/// Journeys per second over time.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "shape", rename_all = "snake_case")]
+pub enum Rate {
+    Constant {
+        per_second: f64,
+    },
+    /// Linear from `from` to `to` over `over_s` seconds, then `to`.
+    Ramp {
+        from: f64,
+        to: f64,
+        over_s: f64,
+    },
+}
+
+impl Rate {
+    pub fn at(&self, elapsed: Duration) -> f64 {
+        match *self {
+            Rate::Constant { per_second } => per_second,
+            Rate::Ramp { from, to, over_s } => {
+                let f = if over_s <= 0.0 {
+                    1.0
+                } else {
+                    (elapsed.as_secs_f64() / over_s).min(1.0)
+                };
+                from + (to - from) * f
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "model", rename_all = "snake_case")]
+pub enum Model {
+    /// Journeys start on a schedule, whether or not earlier ones have finished.
+    Open { rate: Rate },
+    /// Each virtual user runs one journey after another.
+    Closed { users: usize },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "name", rename_all = "snake_case")]
+pub enum Profile {
+    /// The original's mix: browse 60%, browse-and-cart 25%, checkout 15%.
+    Shop,
+    /// Baseline journeys at the model's rate, plus checkouts ramping from 30 to 120 a minute over
+    /// 10 minutes (the original's Black Friday load), `speed` times faster.
+    Blackfriday { speed: f64 },
+    /// One GET of the target per journey: benchmarks.
+    Ping,
+}
+
+impl Profile {
+    pub fn parse(name: &str, speed: f64) -> Option<Profile> {
+        match name {
+            "shop" | "default" => Some(Profile::Shop),
+            "blackfriday" => Some(Profile::Blackfriday { speed }),
+            "ping" => Some(Profile::Ping),
+            _ => None,
+        }
+    }
+}
+
+/// When a bounded run stops starting journeys.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Bound {
+    Unbounded,
+    Duration(Duration),
+    Journeys(u64),
+}
+
+/// What to run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub model: Model,
+    pub profile: Profile,
+    /// `traffic.type` of browse and browse-and-cart journeys.
+    pub baseline_type: String,
+    /// `traffic.type` of checkout journeys.
+    pub demo_type: String,
+    pub think_time_ms: (u64, u64),
+    pub max_in_flight: usize,
+}
+
+impl Plan {
+    pub fn traffic_type(&self, kind: JourneyKind) -> &str {
+        match kind {
+            JourneyKind::Checkout => &self.demo_type,
+            _ => &self.baseline_type,
+        }
+    }
+
+    /// The open-model streams: which journeys, at which rate.
+    fn streams(&self) -> Vec<(Vec<JourneyKind>, Rate)> {
+        let Model::Open { rate } = self.model else {
+            return Vec::new();
+        };
+        match self.profile {
+            Profile::Shop => vec![(JourneyKind::ALL.to_vec(), rate)],
+            Profile::Ping => vec![(vec![JourneyKind::Ping], rate)],
+            Profile::Blackfriday { speed } => vec![
+                (vec![JourneyKind::Browse, JourneyKind::BrowseAndCart], rate),
+                (
+                    vec![JourneyKind::Checkout],
+                    Rate::Ramp {
+                        from: 30.0 / 60.0,
+                        to: 120.0 / 60.0,
+                        over_s: 600.0 / speed.max(1e-3),
+                    },
+                ),
+            ],
+        }
+    }
+
+    /// The journeys a closed-model user picks from.
+    fn closed_mix(&self) -> Vec<JourneyKind> {
+        match self.profile {
+            Profile::Ping => vec![JourneyKind::Ping],
+            _ => JourneyKind::ALL.to_vec(),
+        }
+    }
+}
+
+/// Everything the journeys of one run share.
+struct Run {
+    plan: Plan,
+    target: Target,
+    stats: Arc<Stats>,
+    permits: Arc<Semaphore>,
+    started: AtomicU64,
+    limit: Option<u64>,
+    seeds: std::sync::Mutex<StdRng>,
+}
+
+impl Run {
+    /// Claims the right to start one more journey under a count bound.
+    fn claim(&self) -> bool {
+        match self.limit {
+            None => true,
+            Some(limit) => self.started.fetch_add(1, Ordering::Relaxed) < limit,
+        }
+    }
+
+    fn journey(&self, kinds: &[JourneyKind], intended_start: Instant) -> Journey {
+        let mut rng = self.seeds.lock().unwrap_or_else(|e| e.into_inner());
+        let kind = journeys::pick_from(&mut *rng, kinds);
+        Journey {
+            kind,
+            traffic_type: self.plan.traffic_type(kind).to_owned(),
+            session_id: format!("s-{:016x}", rng.random::<u64>()),
+            think_time: (
+                Duration::from_millis(self.plan.think_time_ms.0),
+                Duration::from_millis(self.plan.think_time_ms.1),
+            ),
+            rng: StdRng::seed_from_u64(rng.random()),
+            intended_start,
+        }
+    }
+}
+
+/// Runs `plan` until `bound`, `stop` turns true, or (for the service) the plan changes; waits for
+/// the journeys in flight. Returns how many journeys it started.
+pub async fn run(
+    plan: Plan,
+    bound: Bound,
+    seed: Option<u64>,
+    target: Target,
+    stats: Arc<Stats>,
+    mut stop: watch::Receiver<bool>,
+) -> u64 {
+    let run = Arc::new(Run {
+        permits: Arc::new(Semaphore::new(plan.max_in_flight.max(1))),
+        limit: match bound {
+            Bound::Journeys(n) => Some(n),
+            _ => None,
+        },
+        seeds: std::sync::Mutex::new(match seed {
+            Some(s) => StdRng::seed_from_u64(s),
+            None => StdRng::from_os_rng(),
+        }),
+        started: AtomicU64::new(0),
+        plan,
+        target,
+        stats,
+    });
+    let deadline = match bound {
+        Bound::Duration(d) => Some(tokio::time::Instant::now() + d),
+        _ => None,
+    };
+    let mut schedulers = tokio::task::JoinSet::new();
+    match run.plan.model {
+        Model::Open { .. } => {
+            for (kinds, rate) in run.plan.streams() {
+                schedulers.spawn(open_stream(run.clone(), kinds, rate, deadline));
+            }
+        }
+        Model::Closed { users } => {
+            for _ in 0..users.max(1) {
+                schedulers.spawn(closed_user(run.clone(), deadline));
+            }
+        }
+    }
+    let mut stopping = false;
+    loop {
+        tokio::select! {
+            done = schedulers.join_next() => if done.is_none() { break },
+            _ = stop.wait_for(|s| *s), if !stopping => {
+                stopping = true;
+                schedulers.abort_all();
+            }
+        }
+    }
+    // Every journey holds a permit while it runs: having them all back means none is left.
+    let all = u32::try_from(run.plan.max_in_flight.max(1)).unwrap_or(u32::MAX);
+    let _ = run.permits.acquire_many(all).await;
+    run.started
+        .load(Ordering::Relaxed)
+        .min(run.limit.unwrap_or(u64::MAX))
+}
+
+/// One journey under the in-flight cap; waiting for a permit counts in its latency.
+async fn launch(run: Arc<Run>, journey: Journey) {
+    run.stats.in_flight.fetch_add(1, Ordering::Relaxed);
+    if let Ok(_permit) = run.permits.clone().acquire_owned().await {
+        let _ = journey.run(&run.target, &run.stats).await;
+    }
+    run.stats.in_flight.fetch_sub(1, Ordering::Relaxed);
+}
+
+/// Starts journeys at their intended times, each in a task of its own.
+async fn open_stream(
+    run: Arc<Run>,
+    kinds: Vec<JourneyKind>,
+    rate: Rate,
+    deadline: Option<tokio::time::Instant>,
+) {
+    let t0 = Instant::now();
+    let mut next = t0;
+    loop {
+        let per_second = rate.at(next - t0).max(1e-3);
+        next += Duration::from_secs_f64(1.0 / per_second);
+        let when = tokio::time::Instant::from_std(next);
+        if deadline.is_some_and(|d| when > d) {
+            return;
+        }
+        tokio::time::sleep_until(when).await;
+        if !run.claim() {
+            return;
+        }
+        tokio::spawn(launch(run.clone(), run.journey(&kinds, next)));
+    }
+}
+
+/// One virtual user: a journey, then the next, until the bound.
+async fn closed_user(run: Arc<Run>, deadline: Option<tokio::time::Instant>) {
+    let kinds = run.plan.closed_mix();
+    while deadline.is_none_or(|d| tokio::time::Instant::now() < d) && run.claim() {
+        launch(run.clone(), run.journey(&kinds, Instant::now())).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ramps_are_linear_then_flat() {
+        let r = Rate::Ramp {
+            from: 0.5,
+            to: 2.0,
+            over_s: 600.0,
+        };
+        assert_eq!(r.at(Duration::ZERO), 0.5);
+        assert!((r.at(Duration::from_secs(300)) - 1.25).abs() < 1e-9);
+        assert_eq!(r.at(Duration::from_secs(601)), 2.0);
+    }
+
+    #[test]
+    fn the_blackfriday_profile_ramps_checkouts_by_speed() {
+        let plan = Plan {
+            model: Model::Open {
+                rate: Rate::Constant { per_second: 2.0 },
+            },
+            profile: Profile::Blackfriday { speed: 10.0 },
+            baseline_type: "baseline".into(),
+            demo_type: "demo".into(),
+            think_time_ms: (0, 0),
+            max_in_flight: 10,
+        };
+        let streams = plan.streams();
+        assert_eq!(streams.len(), 2);
+        assert_eq!(streams[1].0, vec![JourneyKind::Checkout]);
+        assert_eq!(
+            streams[1].1,
+            Rate::Ramp {
+                from: 0.5,
+                to: 2.0,
+                over_s: 60.0
+            }
+        );
+    }
+}
