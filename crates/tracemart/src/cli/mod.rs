@@ -1,6 +1,8 @@
 //! The command line: one file per subcommand.
 
+mod bench_target;
 mod health;
+mod load;
 mod options;
 mod scenario;
 mod serve;
@@ -30,6 +32,11 @@ enum Command {
     Serve(serve::Args),
     /// Check a service's /health (or any URL); exit 0 when it answers 2xx. For container health checks.
     Health(health::Args),
+    /// Run shopper journeys against a frontend and report latencies and errors.
+    Load(load::Args),
+    /// A trivial HTTP server for load benchmarks.
+    #[command(hide = true)]
+    BenchTarget(bench_target::Args),
     /// Switch failure scenarios on and off, see what is on and what changed when.
     Scenario(scenario::Args),
     /// List the services, their ports, peers and stores, and the environment the binary reads.
@@ -43,5 +50,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Health(args) => health::run(args),
         Command::Services(args) => services::run(args),
         Command::Scenario(args) => scenario::run(args),
+        Command::Load(args) => load::run(args),
+        Command::BenchTarget(args) => bench_target::run(args),
     }
 }
