@@ -49,6 +49,8 @@ RUN_AS = 65532
 PART_OF = "tracemart"
 CONFIG_MAP = "tracemart-config"
 POSTGRES_SECRET = "tracemart-postgres"
+# Optional: when it exists, the scenario control API of every service requires this token.
+CONTROL_SECRET = "tracemart-control"
 
 # Per-service resources. The shop is light (about 16 MiB for all six services in one
 # process); limits leave room for load and for the scenarios that burn CPU or memory.
@@ -56,9 +58,6 @@ RESOURCES = {
     "requests": {"cpu": "25m", "memory": "32Mi"},
     "limits": {"cpu": "500m", "memory": "256Mi"},
 }
-
-STORE_PORTS = {"postgresql": ("postgres", 5432), "redis": ("redis", 6379)}
-
 
 # --- a small YAML emitter (block style, deterministic, standard library only) -----------
 
@@ -130,7 +129,18 @@ def labels(name: str) -> dict:
 
 def deployment(svc: dict) -> dict:
     name, port = svc["name"], svc["port"]
-    env = []
+    env = [
+        {
+            "name": "TRACEMART_CONTROL_TOKEN",
+            "valueFrom": {
+                "secretKeyRef": {
+                    "name": CONTROL_SECRET,
+                    "key": "TRACEMART_CONTROL_TOKEN",
+                    "optional": True,
+                }
+            },
+        }
+    ]
     if "postgresql" in svc["stores"]:
         env.append(
             {
@@ -145,9 +155,8 @@ def deployment(svc: dict) -> dict:
         "args": ["serve", name],
         "ports": [{"name": "http", "containerPort": port, "protocol": "TCP"}],
         "envFrom": [{"configMapRef": {"name": CONFIG_MAP}}],
+        "env": env,
     }
-    if env:
-        container["env"] = env
     container.update(
         {
             "readinessProbe": {
@@ -176,13 +185,15 @@ def deployment(svc: dict) -> dict:
             "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
         }
     )
-    metadata = {"name": name, "labels": labels(name)}
-    if env:
-        # The binary reads DATABASE_URL from its environment only, so the Secret is
-        # injected as a variable rather than mounted as a file.
-        metadata["annotations"] = {
-            "checkov.io/skip1": "CKV_K8S_35=tracemart reads DATABASE_URL from the environment only"
-        }
+    metadata = {
+        "name": name,
+        "labels": labels(name),
+        # The binary reads its secrets (DATABASE_URL, TRACEMART_CONTROL_TOKEN) from the
+        # environment only, so the Secrets are injected as variables, not mounted as files.
+        "annotations": {
+            "checkov.io/skip1": "CKV_K8S_35=tracemart reads its secrets from the environment only"
+        },
+    }
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -260,9 +271,16 @@ def network_policy(svc: dict, callers: list[str]) -> dict:
 
 
 def store_policies(services: list[dict]) -> list[dict]:
+    """PostgreSQL for the services that store there; Redis for every service, because each
+    one gets REDIS_URL and keeps the live scenario state there (cart also keeps carts)."""
+    postgres_users = [
+        {"podSelector": {"matchLabels": {"app.kubernetes.io/name": s["name"]}}}
+        for s in services
+        if "postgresql" in s["stores"]
+    ]
+    every_service = [{"podSelector": {"matchLabels": {"app.kubernetes.io/component": "service"}}}]
     docs = []
-    for store, (name, port) in STORE_PORTS.items():
-        users = [s["name"] for s in services if store in s["stores"]]
+    for name, port, peers in (("postgres", 5432, postgres_users), ("redis", 6379, every_service)):
         docs.append(
             {
                 "apiVersion": "networking.k8s.io/v1",
@@ -277,16 +295,8 @@ def store_policies(services: list[dict]) -> list[dict]:
                 "spec": {
                     "podSelector": {"matchLabels": {"app.kubernetes.io/name": name}},
                     "policyTypes": ["Ingress"],
-                    "ingress": [
-                        {
-                            "from": [
-                                {"podSelector": {"matchLabels": {"app.kubernetes.io/name": u}}}
-                                for u in users
-                            ],
-                            "ports": [{"protocol": "TCP", "port": port}],
-                        }
-                    ]
-                    if users
+                    "ingress": [{"from": peers, "ports": [{"protocol": "TCP", "port": port}]}]
+                    if peers
                     else [],
                 },
             }

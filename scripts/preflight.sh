@@ -8,8 +8,9 @@
 #   --registry REG      images are pushed to REG: needs docker
 #   --skip-build        no image is built: docker and k3s are not needed
 #   --create-secrets    create the namespace and any missing Secret: a random PostgreSQL
-#                       password, the Coralogix key from $CORALOGIX_PRIVATE_KEY, the OTLP
-#                       authorization from $OTLP_BACKEND_AUTHORIZATION
+#                       password, a random scenario control token, the Coralogix key from
+#                       $CORALOGIX_PRIVATE_KEY, the OTLP authorization from
+#                       $OTLP_BACKEND_AUTHORIZATION (deploy/required-secrets.tsv lists them)
 #   --no-backup         check only
 #   -h, --help
 # The backup goes to $DEPLOY_BACKUP_DIR (default ~/.local/state/tracemart/backups)/<UTC time>/
@@ -114,6 +115,7 @@ make_secret() {
       create_secret "$name" "PRIVATE_KEY=$CORALOGIX_PRIVATE_KEY"
       ;;
     otlp-backend) create_secret "$name" "authorization=${OTLP_BACKEND_AUTHORIZATION:-}" ;;
+    tracemart-control) create_secret "$name" "TRACEMART_CONTROL_TOKEN=$(random_password)" ;;
     *) die "do not know how to make Secret $name" ;;
   esac
   echo "created Secret $name"
@@ -134,11 +136,13 @@ while read -r secret key may_be_empty; do
     keys=MISSING
   fi
   seen[$secret]=1
-  if [[ $keys == MISSING ]]; then
+  if [[ $keys == MISSING && $may_be_empty == optional ]]; then
+    echo "optional: Secret $secret is absent"
+  elif [[ $keys == MISSING ]]; then
     problems+=("Secret $secret (key $key) is missing in namespace $NAMESPACE")
   elif ! grep -q "^$key " <<<"$keys"; then
     problems+=("Secret $secret has no key $key")
-  elif [[ $may_be_empty != yes ]] && grep -q "^$key empty" <<<"$keys"; then
+  elif [[ $may_be_empty == no ]] && grep -q "^$key empty" <<<"$keys"; then
     problems+=("Secret $secret has an empty $key")
   else
     echo "ok: $secret/$key"

@@ -137,6 +137,36 @@ def test_compose_drift_is_caught(services_copy):
     assert any("does not check port 1" in p for p in problems), problems
 
 
+def referenced_secrets(docs):
+    """(secret, key, optional) for every Secret key the rendered manifests read."""
+    refs = set()
+    for doc in docs:
+        if doc["kind"] not in ("Deployment", "StatefulSet"):
+            continue
+        spec = pod_spec(doc)
+        for c in spec["containers"]:
+            for e in c.get("env") or []:
+                ref = (e.get("valueFrom") or {}).get("secretKeyRef")
+                if ref:
+                    refs.add((ref["name"], ref["key"], bool(ref.get("optional"))))
+        for v in spec.get("volumes") or []:
+            if "secret" in v:
+                for item in v["secret"].get("items") or []:
+                    refs.add((v["secret"]["secretName"], item["key"], bool(v["secret"].get("optional"))))
+    return refs
+
+
+def test_required_secrets_list_matches_the_manifests(overlay):
+    listed = set()
+    for line in (ROOT / "deploy" / "required-secrets.tsv").read_text().splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        scope, secret, key, may_be_empty = line.split("\t")[:4]
+        if scope in ("*", overlay):
+            listed.add((secret, key, may_be_empty == "optional"))
+    assert referenced_secrets(render(overlay)) == listed
+
+
 def test_config_map_is_found_with_its_hash_suffix():
     name, data = find_config_map(render("k3s"), "tracemart-config")
     assert name.startswith("tracemart-config-") and data["DEPLOYMENT_ENVIRONMENT"] == "k3s"
