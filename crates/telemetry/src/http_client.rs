@@ -134,7 +134,12 @@ impl HttpClient {
             error.type = Empty,
         );
         let started = Instant::now();
-        let cx = span.context();
+        // Without a subscriber the span is disabled; the ambient context still carries baggage.
+        let cx = if span.is_disabled() {
+            opentelemetry::Context::current()
+        } else {
+            span.context()
+        };
         let traffic_type = baggage_value(&cx, TRAFFIC_TYPE);
         let mut headers = http::HeaderMap::new();
         crate::propagation::inject(self.telemetry.propagator(), &cx, &mut headers);

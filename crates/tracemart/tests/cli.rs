@@ -7,13 +7,19 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-const SERVICES: [&str; 6] = [
+const SERVICES: [&str; 12] = [
     "LOAD_GENERATOR",
     "FRONTEND",
     "CART",
     "PRODUCT_CATALOG",
     "CHECKOUT",
     "PAYMENT",
+    "CURRENCY",
+    "SHIPPING",
+    "AD",
+    "RECOMMENDATION",
+    "INVENTORY",
+    "NOTIFICATION",
 ];
 
 fn free_port() -> u16 {
@@ -295,4 +301,70 @@ fn serve_runs_one_service_and_health_checks_it() {
         !health(port.to_string()),
         "health fails once the service is gone"
     );
+}
+
+#[test]
+fn load_against_a_dead_target_counts_errors_and_exits_cleanly() {
+    let port = free_port(); // nothing listens there
+    let out = Command::new(env!("CARGO_BIN_EXE_tracemart"))
+        .args([
+            "load",
+            "--target",
+            &format!("http://127.0.0.1:{port}"),
+            "--journeys",
+            "12",
+            "--users",
+            "3",
+            "--json",
+            "--no-spans",
+        ])
+        .output()
+        .expect("run load");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a clean failure exit, not a crash: {out:?}"
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON summary");
+    assert_eq!(summary["journeys"], 12);
+    assert_eq!(summary["errors"]["connection"], 12);
+    assert_eq!(summary["error_rate"], 1.0);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("100.0% of 12 requests failed"), "{stderr}");
+}
+
+#[test]
+fn load_runs_journeys_through_a_running_shop_and_passes() {
+    let shop = Shop::start(&[]);
+    let client = reqwest::blocking::Client::new();
+    shop.wait_ready(&client);
+    let frontend = format!("http://127.0.0.1:{}", shop.port("FRONTEND"));
+    let out = Command::new(env!("CARGO_BIN_EXE_tracemart"))
+        .args([
+            "load",
+            "--target",
+            &frontend,
+            "--rate",
+            "20",
+            "--duration",
+            "3s",
+            "--think-time",
+            "0..10ms",
+            "--seed",
+            "3",
+        ])
+        .output()
+        .expect("run load");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stderr.contains("requests ("), "a progress line: {stderr}");
+    for journey in ["browse ", "checkout "] {
+        assert!(
+            stdout.lines().any(|l| l.starts_with(journey)),
+            "{journey} row in\n{stdout}"
+        );
+    }
+    assert!(stdout.contains("p95 ms"), "{stdout}");
+    let _ = shop.terminate();
 }

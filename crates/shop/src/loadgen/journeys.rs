@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use opentelemetry::KeyValue;
 use opentelemetry::baggage::BaggageExt as _;
+use opentelemetry::context::FutureExt as _;
 use rand::Rng;
 use rand::rngs::StdRng;
 use tracing::Instrument as _;
@@ -117,9 +118,14 @@ impl Journey {
             journey.failed_step = Empty,
             error.type = Empty,
         );
-        let _ = span.set_parent(cx);
+        let _ = span.set_parent(cx.clone());
         let started = self.intended_start;
-        let result = self.steps(target, stats).instrument(span.clone()).await;
+        // The baggage travels with the journey even when no tracing subscriber records spans.
+        let result = self
+            .steps(target, stats)
+            .with_context(cx)
+            .instrument(span.clone())
+            .await;
         if let Err(e) = &result {
             span.record("otel.status_code", "ERROR");
             span.record("journey.failed_step", e.step);
@@ -189,7 +195,13 @@ impl Journey {
                 other => expect::<serde::de::IgnoredAny>("ping", other).map(|_| ()),
             };
             let error = outcome.as_ref().err().map(|e| e.kind);
-            stats.request(self.kind.as_str(), "ping", &self.traffic_type, at.elapsed(), error);
+            stats.request(
+                self.kind.as_str(),
+                "ping",
+                &self.traffic_type,
+                at.elapsed(),
+                error,
+            );
             outcome?;
             return Ok(());
         }

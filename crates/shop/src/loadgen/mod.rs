@@ -156,10 +156,8 @@ struct Run {
 impl Run {
     /// Claims the right to start one more journey under a count bound.
     fn claim(&self) -> bool {
-        match self.limit {
-            None => true,
-            Some(limit) => self.started.fetch_add(1, Ordering::Relaxed) < limit,
-        }
+        let n = self.started.fetch_add(1, Ordering::Relaxed);
+        self.limit.is_none_or(|limit| n < limit)
     }
 
     fn journey(&self, kinds: &[JourneyKind], intended_start: Instant) -> Journey {
@@ -241,11 +239,26 @@ pub async fn run(
 
 /// One journey under the in-flight cap; waiting for a permit counts in its latency.
 async fn launch(run: Arc<Run>, journey: Journey) {
-    run.stats.in_flight.fetch_add(1, Ordering::Relaxed);
+    let _counted = InFlight::new(&run.stats);
     if let Ok(_permit) = run.permits.clone().acquire_owned().await {
         let _ = journey.run(&run.target, &run.stats).await;
     }
-    run.stats.in_flight.fetch_sub(1, Ordering::Relaxed);
+}
+
+/// Counts a journey in flight for as long as it lives, however it ends.
+struct InFlight<'a>(&'a Stats);
+
+impl<'a> InFlight<'a> {
+    fn new(stats: &'a Stats) -> Self {
+        stats.in_flight.fetch_add(1, Ordering::Relaxed);
+        Self(stats)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// Starts journeys at their intended times, each in a task of its own.
@@ -276,7 +289,8 @@ async fn open_stream(
 async fn closed_user(run: Arc<Run>, deadline: Option<tokio::time::Instant>) {
     let kinds = run.plan.closed_mix();
     while deadline.is_none_or(|d| tokio::time::Instant::now() < d) && run.claim() {
-        launch(run.clone(), run.journey(&kinds, Instant::now())).await;
+        // A task of its own: stopping the users lets the journey in progress finish.
+        let _ = tokio::spawn(launch(run.clone(), run.journey(&kinds, Instant::now()))).await;
     }
 }
 

@@ -84,7 +84,9 @@ fn parse_think(s: &str) -> anyhow::Result<(u64, u64)> {
         if v == "0" {
             return Ok(0);
         }
-        Ok(humantime::parse_duration(v).with_context(|| format!("--think-time: {v:?} is not a duration"))?.as_millis() as u64)
+        Ok(humantime::parse_duration(v)
+            .with_context(|| format!("--think-time: {v:?} is not a duration"))?
+            .as_millis() as u64)
     };
     let (min, max) = (ms(a)?, ms(b)?);
     anyhow::ensure!(min <= max, "--think-time: the minimum is above the maximum");
@@ -95,7 +97,10 @@ impl Args {
     fn plan(&self) -> anyhow::Result<(Plan, Bound)> {
         let model = match (self.rate, self.users) {
             (_, Some(users)) => {
-                anyhow::ensure!((1..=100_000).contains(&users), "--users must be 1 to 100000");
+                anyhow::ensure!(
+                    (1..=100_000).contains(&users),
+                    "--users must be 1 to 100000"
+                );
                 Model::Closed { users }
             }
             (rate, None) => {
@@ -105,22 +110,36 @@ impl Args {
                     rate: match self.ramp_to {
                         Some(to) => {
                             anyhow::ensure!(to > 0.0, "--ramp-to must be above 0");
-                            Rate::Ramp { from, to, over_s: self.ramp_over.as_secs_f64() }
+                            Rate::Ramp {
+                                from,
+                                to,
+                                over_s: self.ramp_over.as_secs_f64(),
+                            }
                         }
                         None => Rate::Constant { per_second: from },
                     },
                 }
             }
         };
-        anyhow::ensure!(self.speed > 0.0 && self.speed <= 1000.0, "--speed must be above 0 and at most 1000");
-        anyhow::ensure!((0.0..=1.0).contains(&self.max_error_rate), "--max-error-rate must be 0 to 1");
+        anyhow::ensure!(
+            self.speed > 0.0 && self.speed <= 1000.0,
+            "--speed must be above 0 and at most 1000"
+        );
+        anyhow::ensure!(
+            (0.0..=1.0).contains(&self.max_error_rate),
+            "--max-error-rate must be 0 to 1"
+        );
         let profile = Profile::parse(&self.profile, self.speed).context("unknown profile")?;
         let bound = match (self.duration, self.journeys) {
             (Some(d), _) => Bound::Duration(d),
             (None, Some(n)) => Bound::Journeys(n),
             (None, None) => Bound::Duration(Duration::from_secs(30)),
         };
-        let think_time_ms = if profile == Profile::Ping { (0, 0) } else { parse_think(&self.think_time)? };
+        let think_time_ms = if profile == Profile::Ping {
+            (0, 0)
+        } else {
+            parse_think(&self.think_time)?
+        };
         Ok((
             Plan {
                 model,
@@ -138,13 +157,20 @@ impl Args {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let (plan, bound) = args.plan()?;
     let settings = if args.no_spans {
-        Settings { disabled: true, ..Settings::default() }
+        Settings {
+            disabled: true,
+            ..Settings::default()
+        }
     } else {
         Settings::from_env(&Env::process()).context("invalid OpenTelemetry configuration")?
     };
     let hub = TelemetryHub::new(settings, LogFormat::Off)?;
     let telemetry = hub.service("load-generator")?;
-    let dispatch = if args.no_spans { tracing::Dispatch::none() } else { telemetry.dispatch().clone() };
+    let dispatch = if args.no_spans {
+        tracing::Dispatch::none()
+    } else {
+        telemetry.dispatch().clone()
+    };
     let thread_dispatch = dispatch.clone();
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     if let Some(w) = args.workers {
@@ -152,7 +178,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let runtime = builder
         .enable_all()
-        .on_thread_start(move || std::mem::forget(tracing::dispatcher::set_default(&thread_dispatch)))
+        .on_thread_start(move || {
+            std::mem::forget(tracing::dispatcher::set_default(&thread_dispatch))
+        })
         .build()?;
 
     let http = HttpClient::new(telemetry.clone(), args.timeout);
@@ -166,7 +194,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let snapshot = tracing::dispatcher::with_default(&dispatch, || {
         runtime.block_on(async {
             let (_stop_tx, stop) = tokio::sync::watch::channel(false);
-            let run = tokio::spawn(shop::loadgen::run(plan, bound, args.seed, target, stats.clone(), stop));
+            let run = tokio::spawn(shop::loadgen::run(
+                plan,
+                bound,
+                args.seed,
+                target,
+                stats.clone(),
+                stop,
+            ));
             let reporter = {
                 let stats = stats.clone();
                 tokio::spawn(async move {
@@ -208,7 +243,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
 fn progress_line(stats: &Stats) {
     let s = stats.snapshot();
-    let p95: Vec<String> = stats.p95_by_traffic().into_iter().map(|(t, ms)| format!("p95 {t} {ms:.1} ms")).collect();
+    let p95: Vec<String> = stats
+        .p95_by_traffic()
+        .into_iter()
+        .map(|(t, ms)| format!("p95 {t} {ms:.1} ms"))
+        .collect();
     let failed: u64 = s.errors.values().sum();
     let mut err = std::io::stderr().lock();
     let _ = writeln!(
@@ -233,7 +272,15 @@ fn print_summary(s: &Snapshot) {
     for r in &s.rows {
         println!(
             "{:<16} {:<12} {:<9} {:>8} {:>7} {:>9.1} {:>9.1} {:>9.1} {:>9.1}",
-            r.key.journey, r.key.step, r.key.traffic_type, r.count, r.errors, r.p50_ms, r.p95_ms, r.p99_ms, r.max_ms
+            r.key.journey,
+            r.key.step,
+            r.key.traffic_type,
+            r.count,
+            r.errors,
+            r.p50_ms,
+            r.p95_ms,
+            r.p99_ms,
+            r.max_ms
         );
     }
     let errors: Vec<String> = s.errors.iter().map(|(k, n)| format!("{k:?} {n}")).collect();
@@ -244,7 +291,11 @@ fn print_summary(s: &Snapshot) {
         s.requests_per_s,
         s.journeys,
         s.journeys_failed,
-        if errors.is_empty() { "none".to_owned() } else { errors.join(", ") }
+        if errors.is_empty() {
+            "none".to_owned()
+        } else {
+            errors.join(", ")
+        }
     );
 }
 
