@@ -2,9 +2,7 @@
 # Checks the deployment offline: the manifests against the binary, linters, schemas, the
 # collector configuration and the operator-script tests. Builds nothing: it runs
 # target/debug/tracemart (or $TRACEMART_BIN), so build the workspace first.
-#   scripts/check-deploy.sh [--no-binary]
-# --no-binary   compare with the committed deploy/services.json instead of the binary
-#               (for changes to deploy/ alone; CI always uses the binary)
+#   scripts/check-deploy.sh
 # Installs what it needs when missing: pinned Python tools in a virtualenv under
 # $DEPLOY_TOOLS_DIR (default ~/.cache/tracemart/deploy-tools), shellcheck and bats from
 # apt-get when run as root. Exits non-zero when any check fails.
@@ -15,8 +13,7 @@ if [[ ${1:-} == -h || ${1:-} == --help ]]; then
   sed -n '2,/^[^#]/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'
   exit 0
 fi
-USE_BINARY=true
-if [[ ${1:-} == --no-binary ]]; then USE_BINARY=false; elif [[ -n ${1:-} ]]; then
+if [[ -n ${1:-} ]]; then
   echo "unknown option '$1' (see scripts/check-deploy.sh --help)" >&2
   exit 2
 fi
@@ -77,14 +74,9 @@ check() {
 }
 
 services_json() {
-  if ! $USE_BINARY; then
-    echo "using the committed deploy/services.json (--no-binary): drift from the code is NOT checked"
-    cp deploy/services.json "$WORK/services.json"
-    return 0
-  fi
   local bin=${TRACEMART_BIN:-target/debug/tracemart}
   if [[ ! -x $bin ]]; then
-    echo "no $bin: build the workspace first (cargo build), or pass --no-binary" >&2
+    echo "no $bin: build the workspace first (cargo build); the manifests are checked against it" >&2
     return 1
   fi
   "$bin" services --json >"$WORK/services.json"

@@ -6,7 +6,10 @@
 The binary is the source of truth for the services, their ports, their peers, their stores
 and the environment variable names they read. This script writes:
 
-  deploy/services.json                        a copy of `tracemart services --json`
+  deploy/services.json                        the services part of `tracemart services --json`
+                                              (the environment list is checked live, by
+                                              tests/deploy, so a new variable in the code
+                                              needs no regeneration)
   deploy/k8s/base/generated/<service>.yaml    Deployment, Service and NetworkPolicy per service
   deploy/k8s/base/generated/stores.yaml       NetworkPolicies letting store users reach
                                               PostgreSQL and Redis
@@ -430,7 +433,7 @@ def render(data: dict) -> dict[Path, str]:
         for callee in svc["calls"]:
             callers[callee].append(svc["name"])
     files: dict[Path, str] = {
-        SERVICES_JSON: json.dumps(data, indent=2, sort_keys=True) + "\n",
+        SERVICES_JSON: json.dumps({"services": services}, indent=2, sort_keys=True) + "\n",
         GENERATED / "kustomization.yaml": kustomization(services),
         GENERATED / "service-urls.env": service_env(services),
         GENERATED / "stores.yaml": HEADER + to_yaml(store_policies(services)),
