@@ -65,8 +65,13 @@ if kubectl get namespace "$NAMESPACE" -o name >/dev/null 2>&1; then
   NS_EXISTS=true
   echo "ok: exists"
 elif $CREATE; then
-  kubectl apply -f "$ROOT/deploy/k8s/base/namespace.yaml" >/dev/null
-  [[ $NAMESPACE == ecommerce-demo ]] || kubectl create namespace "$NAMESPACE" >/dev/null
+  if [[ $NAMESPACE == ecommerce-demo ]]; then
+    kubectl apply -f "$ROOT/deploy/k8s/base/namespace.yaml" >/dev/null
+  else
+    # deploy.sh applies the same labels again with the manifests.
+    kubectl create namespace "$NAMESPACE" >/dev/null
+    kubectl label namespace "$NAMESPACE" "$PART_OF" pod-security.kubernetes.io/enforce=restricted >/dev/null
+  fi
   NS_EXISTS=true
   echo "created"
 else

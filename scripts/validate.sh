@@ -49,10 +49,28 @@ if wait_rollouts "$TIMEOUT" "${names[@]}" >/dev/null; then
 else
   for name in "${FAILED_ROLLOUTS[@]}"; do fail "$name is not rolled out"; done
 fi
-if kc wait --for=condition=Ready pod -l "$PART_OF" --timeout="$TIMEOUT" >/dev/null; then
+# Pods that are not Ready, leaving out those being replaced (they are on their way out).
+not_ready() {
+  kc get pods -l "$PART_OF" -o json | python3 -c '
+import json, sys
+for pod in json.load(sys.stdin)["items"]:
+    meta, status = pod["metadata"], pod.get("status") or {}
+    if meta.get("deletionTimestamp") or status.get("phase") == "Succeeded":
+        continue
+    ready = any(c["type"] == "Ready" and c["status"] == "True" for c in status.get("conditions") or [])
+    if not ready:
+        print(meta["name"], end=" ")'
+}
+pending=unknown
+for _ in $(seq 1 "${VALIDATE_READY_TRIES:-30}"); do
+  pending=$(not_ready) || pending="(kubectl get pods failed)"
+  [[ -n $pending ]] || break
+  sleep 2
+done
+if [[ -z $pending ]]; then
   pass "every pod is Ready"
 else
-  fail "pods not Ready: $(kc get pods -l "$PART_OF" --no-headers 2>/dev/null | awk '{ split($2, r, "/"); if (r[1] != r[2]) printf "%s ", $1 }')"
+  fail "pods not Ready: $pending"
 fi
 
 say "health, through the image's own binary"

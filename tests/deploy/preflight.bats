@@ -110,3 +110,12 @@ PY
   [ "$status" -ne 0 ]
   [[ $output == *"unknown option '--frobnicate'"* ]]
 }
+
+@test "preflight creates another namespace by name, not ecommerce-demo" {
+  FAKE_NAMESPACE=0 FAKE_DEPLOYED=0 FAKE_SECRETS="" run "$ROOT/scripts/preflight.sh" --namespace shop-two --create-secrets
+  [ "$status" -eq 0 ]
+  called '^kubectl create namespace shop-two'
+  called 'label namespace shop-two .*pod-security.kubernetes.io/enforce=restricted'
+  not_called 'namespace.yaml'
+  called '^kubectl --namespace shop-two create secret generic tracemart-postgres'
+}

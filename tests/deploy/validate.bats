@@ -19,7 +19,7 @@ setup() {
   run "$ROOT/scripts/validate.sh" --local-port "$PORT" --traffic-wait 10
   [ "$status" -eq 0 ]
   called 'rollout status statefulset/postgres'
-  called 'wait --for=condition=Ready pod -l app.kubernetes.io/part-of=tracemart'
+  called 'get pods -l app.kubernetes.io/part-of=tracemart -o json'
   called 'exec deploy/cart -c tracemart -- tracemart health --timeout 3 http://127.0.0.1:8013/ready'
   called 'exec deploy/frontend -c tracemart -- tracemart health --timeout 3 http://cart:8013/health'
   called 'exec deploy/load-generator -c tracemart -- tracemart health --timeout 3 http://frontend:8018/health'
@@ -66,4 +66,11 @@ setup() {
   FAKE_DEPLOYED=0 run "$ROOT/scripts/validate.sh"
   [ "$status" -ne 0 ]
   [[ $output == *"nothing of tracemart is deployed"* ]]
+}
+
+@test "validate names the pods that are not Ready, and ignores pods being replaced" {
+  FAKE_PODS_NOT_READY=1 VALIDATE_READY_TRIES=2 run "$ROOT/scripts/validate.sh" --skip-traffic --skip-telemetry
+  [ "$status" -ne 0 ]
+  [[ $output == *"pods not Ready: load-generator-1"* ]]
+  [[ $output != *"cart-0"* ]]
 }
