@@ -338,6 +338,8 @@ def compose(services: list[dict]) -> str:
             "DEPLOYMENT_ENVIRONMENT": "compose",
             "CX_APPLICATION_NAME": "tracemart",
             "TRACEMART_LOG_FORMAT": "text",
+            # Carts, and the scenario state every service shares (one switch reaches all).
+            "REDIS_URL": "redis://redis:6379/0",
         }
     )
     doc: dict = {"name": "tracemart", "services": {}, "volumes": {"postgres-data": {}}}
@@ -345,15 +347,15 @@ def compose(services: list[dict]) -> str:
     for svc in services:
         name, port = svc["name"], svc["port"]
         env = dict(shared)
-        depends = {"otel-collector": {"condition": "service_started"}}
+        depends = {
+            "otel-collector": {"condition": "service_started"},
+            "redis": {"condition": "service_healthy"},
+        }
         if "postgresql" in svc["stores"]:
             env["DATABASE_URL"] = (
                 "postgres://tracemart:${POSTGRES_PASSWORD:-tracemart}@postgres:5432/tracemart"
             )
             depends["postgres"] = {"condition": "service_healthy"}
-        if "redis" in svc["stores"]:
-            env["REDIS_URL"] = "redis://redis:6379/0"
-            depends["redis"] = {"condition": "service_healthy"}
         for callee in svc["calls"]:
             depends[callee] = {"condition": "service_started"}
         entry: dict = {

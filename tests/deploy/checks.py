@@ -193,8 +193,8 @@ def check_manifests(services_doc: dict, docs: list[dict]) -> list[str]:
             refs = [e for e in c.get("env") or [] if e["name"] == "DATABASE_URL"]
             if not refs or "secretKeyRef" not in (refs[0].get("valueFrom") or {}):
                 problems.append(f"{where}: uses PostgreSQL but DATABASE_URL does not come from a Secret")
-        if "redis" in svc["stores"] and "REDIS_URL" not in env_names:
-            problems.append(f"{where}: uses Redis but gets no REDIS_URL")
+        if "REDIS_URL" not in env_names:
+            problems.append(f"{where}: gets no REDIS_URL (carts, and the scenario state all services share)")
         for var, target, store_port in (("REDIS_URL", "redis", 6379), ("DATABASE_URL", "postgres", 5432)):
             if var in env_names and not allows(policies, target, dep["spec"]["template"]["metadata"]["labels"], store_port):
                 problems.append(f"{where}: gets {var} but no NetworkPolicy lets it reach {target}:{store_port}")
@@ -303,8 +303,8 @@ def check_compose(services_doc: dict, compose: dict) -> list[str]:
             problems.append(f"compose {name}: healthcheck {test} does not check port {port}")
         if "postgresql" in svc["stores"] and "DATABASE_URL" not in env:
             problems.append(f"compose {name}: uses PostgreSQL but gets no DATABASE_URL")
-        if "redis" in svc["stores"] and "REDIS_URL" not in env:
-            problems.append(f"compose {name}: uses Redis but gets no REDIS_URL")
+        if "REDIS_URL" not in env:
+            problems.append(f"compose {name}: gets no REDIS_URL (carts, and the scenario state all services share)")
     return problems
 
 
