@@ -120,11 +120,12 @@ impl Journey {
         );
         let _ = span.set_parent(cx.clone());
         let started = self.intended_start;
-        // The baggage travels with the journey even when no tracing subscriber records spans.
+        // The span inside the context: when the span is entered its context (with the
+        // baggage) is the current one; without a subscriber the baggage context still is.
         let result = self
             .steps(target, stats)
-            .with_context(cx)
             .instrument(span.clone())
+            .with_context(cx)
             .await;
         if let Err(e) = &result {
             span.record("otel.status_code", "ERROR");
