@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every check and test of the project: format, lints, unit and integration tests against
-# a real PostgreSQL and Redis. Starts them when they are installed but stopped, installs them
+# a real PostgreSQL and Redis, and the deployment checks (scripts/check-deploy.sh). Starts them when they are installed but stopped, installs them
 # (Debian/Ubuntu, as root) when they are missing, and otherwise says what to do.
 #   scripts/test.sh [extra cargo-nextest arguments]
 # Environment: TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres),
@@ -42,7 +42,7 @@ ensure_postgres() {
     fi
   fi
   local version
-  version=$(ls /etc/postgresql | sort -V | tail -n1)
+  version=$(find /etc/postgresql -mindepth 1 -maxdepth 1 -type d -printf '%f\n' | sort -V | tail -n1)
   say "starting PostgreSQL $version"
   pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
   wait_for 127.0.0.1 5432 || { echo "PostgreSQL did not start" >&2; exit 1; }
@@ -87,3 +87,6 @@ else
   say "cargo test (cargo-nextest not installed)"
   cargo test --workspace --no-fail-fast "$@"
 fi
+say "deployment checks (manifests against the binary, collector, Dockerfile, scripts)"
+cargo build --quiet -p tracemart
+scripts/check-deploy.sh
