@@ -268,7 +268,7 @@ fn run_service(
                 let listener = listener
                     .set_nonblocking(true)
                     .and_then(|()| tokio::net::TcpListener::from_std(listener));
-                let (service_built, listener) = match (services::build(ctx).await, listener) {
+                let (mut service_built, listener) = match (services::build(ctx).await, listener) {
                     (Ok(s), Ok(l)) => (s, l),
                     (Err(e), _) => {
                         let _ = built.send((service, Err(e)));
@@ -281,12 +281,13 @@ fn run_service(
                 };
                 let _ = built.send((service, Ok(())));
                 tracing::info!(address = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(), "{service} listening");
-                for task in service_built.background {
-                    tokio::spawn(task);
-                }
                 shared.faults.register_metrics(shared.telemetry.meter());
                 tokio::spawn(shared.faults.clone().watch(shared.shutdown.clone()));
-                let app = crate::server::app(service_built.routes, service_built.readiness, &shared);
+                let background = std::mem::take(&mut service_built.background);
+                for task in background {
+                    tokio::spawn(task);
+                }
+                let app = crate::server::app(service_built, &shared);
                 let stop = async move {
                     let _ = shutdown.wait_for(|s| *s).await;
                 };

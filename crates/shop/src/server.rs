@@ -57,26 +57,28 @@ async fn not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "route_not_found", "no such route")
 }
 
-/// Wraps a service's own routes with the shared probes, the scenario control API, the
-/// per-request scenario faults and the telemetry layer.
-pub fn app(routes: Router, readiness: Readiness, ctx: &crate::services::ServiceContext) -> Router {
+/// Wraps a service's own routes with the shared layers: its shop routes get the per-request
+/// scenario faults and the telemetry layer; the control plane — probes, the scenario control
+/// API and the service's own admin routes — is answered without spans, so an APM shows shop
+/// traffic only (and `traffic.type` stays on every span).
+pub fn app(service: crate::services::Service, ctx: &crate::services::ServiceContext) -> Router {
     let telemetry: ServiceTelemetry = ctx.telemetry.clone();
     let probe = Probe {
         service: telemetry.name().to_owned(),
-        readiness,
+        readiness: service.readiness,
     };
-    let probes = Router::new()
+    let control = Router::new()
         .route("/health", get(health))
         .route("/ready", get(ready))
-        .with_state(probe);
-    routes
-        .merge(probes)
+        .with_state(probe)
         .merge(crate::scenario::api::router(
             ctx.scenarios.clone(),
             ctx.config.control_token.clone(),
         ))
+        .merge(service.control);
+    let traced = service
+        .routes
         .fallback(not_found)
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(
             ctx.faults.clone(),
             crate::scenario::faults::per_request,
@@ -84,7 +86,10 @@ pub fn app(routes: Router, readiness: Readiness, ctx: &crate::services::ServiceC
         .layer(axum::middleware::from_fn_with_state(
             telemetry,
             telemetry::http_server::trace_http,
-        ))
+        ));
+    traced
+        .merge(control)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
 }
 
 /// Serves until `shutdown` resolves, then drains for at most [`DRAIN_TIMEOUT`].

@@ -222,6 +222,8 @@ macro_rules! otlp_exporter {
 pub struct TelemetryHub {
     settings: Arc<Settings>,
     memory: Option<MemorySink>,
+    /// More OTLP destinations (traces, metrics, logs), e.g. the embedded console.
+    extra: Vec<[SignalExport; 3]>,
     log_format: LogFormat,
     /// In one-service-per-process mode `OTEL_SERVICE_NAME` wins over the built-in name.
     honour_service_name: bool,
@@ -245,11 +247,27 @@ impl TelemetryHub {
         Ok(Self {
             settings: Arc::new(settings),
             memory: None,
+            extra: Vec::new(),
             log_format,
             honour_service_name: false,
             export_runtime,
             version: env!("CARGO_PKG_VERSION"),
         })
+    }
+
+    /// Also send everything over OTLP/HTTP to `base_url` (the embedded console), whatever the
+    /// `OTEL_*` variables say.
+    pub fn with_extra_otlp_http(mut self, base_url: &str) -> Self {
+        let e = |path: &str| SignalExport {
+            endpoint: format!("{}{path}", base_url.trim_end_matches('/')),
+            protocol: Protocol::HttpProtobuf,
+            headers: Vec::new(),
+            timeout: Duration::from_secs(5),
+            gzip: false,
+        };
+        self.extra
+            .push([e("/v1/traces"), e("/v1/metrics"), e("/v1/logs")]);
+        self
     }
 
     /// Also keep every span, log and metric in memory (tests, local inspection).
@@ -308,6 +326,15 @@ impl TelemetryHub {
                 );
             }
             if let Some(l) = &s.logs {
+                logs = logs.with_batch_exporter(self.log_exporter(l)?);
+            }
+            for [t, m, l] in &self.extra {
+                traces = traces.with_batch_exporter(self.span_exporter(t)?);
+                metrics = metrics.with_reader(
+                    PeriodicReader::builder(self.metric_exporter(m)?)
+                        .with_interval(s.metric_export_interval)
+                        .build(),
+                );
                 logs = logs.with_batch_exporter(self.log_exporter(l)?);
             }
         }

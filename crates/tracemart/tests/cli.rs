@@ -32,6 +32,7 @@ fn free_port() -> u16 {
 
 struct Shop {
     child: Child,
+    env: Vec<(String, String)>,
     ports: Vec<(&'static str, u16)>,
     dir: std::path::PathBuf,
 }
@@ -55,11 +56,41 @@ impl Shop {
         for (s, p) in &ports {
             cmd.env(format!("{s}_PORT"), p.to_string());
         }
+        // The console's ports too, so shops of parallel tests do not meet.
+        for var in [
+            "TRACEMART_CONSOLE_PORT",
+            "TRACEMART_OTLP_GRPC_PORT",
+            "TRACEMART_OTLP_HTTP_PORT",
+        ] {
+            cmd.env(var, free_port().to_string());
+        }
         for (k, v) in extra_env {
             cmd.env(k, v);
         }
+        let env = cmd
+            .get_envs()
+            .filter_map(|(k, v)| {
+                Some((
+                    k.to_string_lossy().into_owned(),
+                    v?.to_string_lossy().into_owned(),
+                ))
+            })
+            .collect();
         let child = cmd.spawn().expect("spawn tracemart up");
-        Shop { child, ports, dir }
+        Shop {
+            child,
+            env,
+            ports,
+            dir,
+        }
+    }
+
+    fn env(&self, var: &str) -> String {
+        self.env
+            .iter()
+            .find(|(k, _)| k == var)
+            .map(|(_, v)| v.clone())
+            .expect("variable set")
     }
 
     fn port(&self, service: &str) -> u16 {
@@ -367,4 +398,90 @@ fn load_runs_journeys_through_a_running_shop_and_passes() {
     }
     assert!(stdout.contains("p95 ms"), "{stdout}");
     let _ = shop.terminate();
+}
+
+#[test]
+fn validate_passes_against_a_healthy_shop() {
+    let shop = Shop::start(&[("OTEL_METRIC_EXPORT_INTERVAL", "2000".to_owned())]);
+    let client = reqwest::blocking::Client::new();
+    shop.wait_ready(&client);
+    let loadgen = format!("http://127.0.0.1:{}", shop.port("LOAD_GENERATOR"));
+    let r = client
+        .put(format!("{loadgen}/rate"))
+        .json(&serde_json::json!({"journeys_per_second": 8.0}))
+        .send()
+        .expect("rate");
+    assert!(r.status().is_success());
+    assert!(
+        client
+            .post(format!("{loadgen}/start"))
+            .send()
+            .expect("start")
+            .status()
+            .is_success()
+    );
+    let console = format!("http://127.0.0.1:{}", shop.env("TRACEMART_CONSOLE_PORT"));
+    let frontend = format!("http://127.0.0.1:{}", shop.port("FRONTEND"));
+    let out = Command::new(env!("CARGO_BIN_EXE_tracemart"))
+        .args([
+            "validate",
+            "--console",
+            &console,
+            "--shop",
+            &frontend,
+            "--wait",
+            "60s",
+            "--settle-s",
+            "3",
+            "--json",
+        ])
+        .output()
+        .expect("run validate");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+    assert!(
+        out.status.success(),
+        "{}",
+        serde_json::to_string_pretty(&report).unwrap_or_default()
+    );
+    assert_eq!(report["passed"], true);
+    assert!(report["checks"].as_array().is_some_and(|c| c.len() >= 14));
+    // The table form names every check with its measured figure.
+    let table = Command::new(env!("CARGO_BIN_EXE_tracemart"))
+        .args([
+            "validate",
+            "--console",
+            &console,
+            "--shop",
+            &frontend,
+            "--settle-s",
+            "3",
+        ])
+        .output()
+        .expect("run validate");
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        text.contains("orphan spans") && text.contains("0 of"),
+        "{text}"
+    );
+    let _ = shop.terminate();
+}
+
+#[test]
+fn validate_without_a_console_says_how_to_point_it() {
+    let out = Command::new(env!("CARGO_BIN_EXE_tracemart"))
+        .args([
+            "validate",
+            "--console",
+            &format!("http://127.0.0.1:{}", free_port()),
+            "--shop",
+            "http://127.0.0.1:1",
+        ])
+        .output()
+        .expect("run validate");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("cannot reach the console") && stderr.contains("--console"),
+        "{stderr}"
+    );
 }

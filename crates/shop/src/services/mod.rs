@@ -70,7 +70,10 @@ impl ServiceContext {
 
 /// A built service: its routes, its readiness check, and tasks to run beside the server.
 pub struct Service {
+    /// The shop routes: traced, and subject to scenario faults.
     pub routes: Router,
+    /// Admin routes of the control plane: answered without spans.
+    pub control: Router,
     pub readiness: Readiness,
     pub background: Vec<BoxFuture<'static, ()>>,
 }
@@ -80,6 +83,7 @@ impl Service {
     pub fn without_store(routes: Router) -> Self {
         Self {
             routes,
+            control: Router::new(),
             readiness: crate::server::always_ready(),
             background: Vec::new(),
         }

@@ -103,10 +103,22 @@ pub struct TestShop {
 impl TestShop {
     /// Starts every service on port 0 with the given telemetry settings.
     pub fn start_with(config: ShopConfig, settings: Settings) -> Self {
+        Self::start_exporting(config, settings, None)
+    }
+
+    /// The same, also exporting over OTLP/HTTP to `otlp_http` (a console).
+    pub fn start_exporting(
+        config: ShopConfig,
+        settings: Settings,
+        otlp_http: Option<&str>,
+    ) -> Self {
         let sink = MemorySink::new();
-        let hub = TelemetryHub::new(settings, LogFormat::Off)
+        let mut hub = TelemetryHub::new(settings, LogFormat::Off)
             .expect("telemetry hub")
             .with_memory_sink(sink.clone());
+        if let Some(url) = otlp_http {
+            hub = hub.with_extra_otlp_http(url);
+        }
         let listen: Vec<(ServiceName, SocketAddr)> = ServiceName::ALL
             .into_iter()
             .map(|s| (s, SocketAddr::from(([127, 0, 0, 1], 0))))

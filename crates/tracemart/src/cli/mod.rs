@@ -1,6 +1,7 @@
 //! The command line: one file per subcommand.
 
 mod bench_target;
+mod console;
 mod health;
 mod load;
 mod options;
@@ -8,6 +9,7 @@ mod scenario;
 mod serve;
 mod services;
 mod up;
+mod validate;
 
 use std::process::ExitCode;
 
@@ -32,6 +34,10 @@ enum Command {
     Serve(serve::Args),
     /// Check a service's /health (or any URL); exit 0 when it answers 2xx. For container health checks.
     Health(health::Args),
+    /// Run the telemetry console alone: OTLP in on 4317/4318, web UI and API on 8090.
+    Console(console::Args),
+    /// Check the telemetry by machine: services, graph, depth, orphans, traffic.type, databases, logs, metrics.
+    Validate(validate::Args),
     /// Run shopper journeys against a frontend and report latencies and errors.
     Load(load::Args),
     /// A trivial HTTP server for load benchmarks.
@@ -51,6 +57,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Services(args) => services::run(args),
         Command::Scenario(args) => scenario::run(args),
         Command::Load(args) => load::run(args),
+        Command::Console(args) => console::run(args),
+        Command::Validate(args) => validate::run(args),
         Command::BenchTarget(args) => bench_target::run(args),
     }
 }

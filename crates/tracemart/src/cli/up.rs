@@ -16,6 +16,11 @@ use super::options::{
 pub struct Args {
     #[command(flatten)]
     run: RunOptions,
+    #[command(flatten)]
+    console: super::console::ConsoleOptions,
+    /// Do not run the embedded telemetry console.
+    #[arg(long, env = "TRACEMART_NO_CONSOLE")]
+    no_console: bool,
     /// Address every service listens on.
     #[arg(long, env = "TRACEMART_HOST", default_value = "127.0.0.1")]
     host: IpAddr,
@@ -25,7 +30,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let settings = telemetry_settings()?;
     let config = args.run.shop_config()?;
-    let hub = TelemetryHub::new(settings, args.run.log_format())?;
+    // The console first: its ports are checked before any service starts.
+    let console = if args.no_console {
+        None
+    } else {
+        Some(console::start(args.console.config(args.host))?)
+    };
+    let mut hub = TelemetryHub::new(settings, args.run.log_format())?;
+    if let Some(c) = &console {
+        hub = hub.with_extra_otlp_http(&format!("http://{}", c.otlp_http));
+    }
     let process = install_process_dispatch(&hub)?;
 
     let mut listen = Vec::new();
@@ -57,7 +71,21 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     println!("  stores           {stores}");
     println!("  load             {load}");
-    println!("  telemetry        {}", hub.settings().describe_export());
+    match &console {
+        Some(c) => println!(
+            "  console          http://{} (OTLP in: gRPC {}, HTTP {})",
+            c.api, c.otlp_grpc, c.otlp_http
+        ),
+        None => println!("  console          off"),
+    }
+    let otlp = hub.settings().describe_export();
+    match (&console, hub.settings().exports_otlp()) {
+        (Some(_), true) => println!("  telemetry        to the console and {otlp}"),
+        (Some(_), false) => println!(
+            "  telemetry        to the console (set OTEL_EXPORTER_OTLP_ENDPOINT to also send it to an APM)"
+        ),
+        (None, _) => println!("  telemetry        {otlp}"),
+    }
     println!(
         "  try              curl -s -X POST http://{}/api/browse",
         shop.addr(ServiceName::Frontend)
@@ -70,6 +98,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     println!("stopping: draining requests and flushing telemetry…");
     shop.shutdown();
     process.shutdown();
+    if let Some(c) = console {
+        c.stop();
+    }
     println!("stopped.");
     Ok(ExitCode::SUCCESS)
 }

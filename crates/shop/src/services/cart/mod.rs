@@ -40,6 +40,7 @@ pub async fn build(ctx: ServiceContext) -> anyhow::Result<Service> {
     });
     Ok(Service {
         routes: router(state),
+        control: axum::Router::new(),
         readiness: Arc::new(move || {
             let carts = carts.clone();
             Box::pin(async move { carts.check().await })

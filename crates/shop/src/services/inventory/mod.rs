@@ -42,6 +42,7 @@ pub async fn build(ctx: ServiceContext) -> anyhow::Result<Service> {
     let (readiness, prepare) = sql.service_parts(ctx.shutdown.clone());
     Ok(Service {
         routes: router(state),
+        control: axum::Router::new(),
         readiness,
         background: vec![prepare, Box::pin(restock(stock, ctx.shutdown.clone()))],
     })

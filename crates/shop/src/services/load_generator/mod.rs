@@ -78,7 +78,9 @@ pub async fn build(ctx: ServiceContext) -> anyhow::Result<Service> {
     };
     let engine = drive(state.clone(), target, load.seed, ctx.shutdown.clone());
     Ok(Service {
-        routes: router(state),
+        // The admin API is the control plane: no spans.
+        routes: Router::new(),
+        control: router(state),
         readiness: always_ready(),
         background: vec![Box::pin(engine)],
     })

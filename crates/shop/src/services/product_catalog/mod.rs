@@ -33,6 +33,7 @@ pub async fn build(ctx: ServiceContext) -> anyhow::Result<Service> {
     let (readiness, prepare) = sql.service_parts(ctx.shutdown.clone());
     Ok(Service {
         routes: router(state),
+        control: axum::Router::new(),
         readiness,
         background: vec![prepare],
     })

@@ -1,0 +1,362 @@
+//! What an APM shows, computed over the store: services, the service graph from CLIENT →
+//! SERVER pairs (and CLIENT → database), RED per service and traffic type, trace depth,
+//! orphans, database operations, logs linked to traces, metric names.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use serde::Serialize;
+
+use crate::store::{Counters, SpanId, Store, StoredSpan, hex, kind, now_ns};
+
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct Edge {
+    pub from: String,
+    pub to: String,
+    /// `service` or `database`.
+    pub to_kind: String,
+    pub calls: u64,
+    pub errors: u64,
+    pub error_rate: f64,
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+}
+
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct Red {
+    pub service: String,
+    pub traffic_type: String,
+    pub requests: u64,
+    pub errors: u64,
+    pub error_rate: f64,
+    pub rate_per_s: f64,
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+    pub p99_ms: f64,
+}
+
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct DbOp {
+    pub system: String,
+    pub service: String,
+    pub statement: String,
+    pub calls: u64,
+    pub errors: u64,
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+}
+
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct TraceSummary {
+    pub trace_id: String,
+    pub root_service: String,
+    pub root_name: String,
+    pub start_unix_ms: u64,
+    pub duration_ms: f64,
+    pub spans: usize,
+    pub services: Vec<String>,
+    pub error: bool,
+    pub traffic_type: Option<String>,
+    pub depth: usize,
+}
+
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct Summary {
+    pub counters: Counters,
+    pub services: Vec<String>,
+    pub edges: Vec<Edge>,
+    pub red: Vec<Red>,
+    pub databases: Vec<DbOp>,
+    pub traces: usize,
+    pub max_depth: usize,
+    /// Spans whose parent never arrived (traces quiet for the settle time only).
+    pub orphan_spans: u64,
+    pub spans: u64,
+    pub spans_without_traffic_type: u64,
+    /// Database spans with the stable names, and with the old ones.
+    pub db_spans_stable_names: u64,
+    pub db_spans_old_names: u64,
+    pub logs: u64,
+    pub logs_with_trace_id: u64,
+    pub metrics: BTreeMap<String, Vec<String>>,
+}
+
+fn ms(ns: u64) -> f64 {
+    (ns as f64 / 10_000.0).round() / 100.0
+}
+
+fn percentile(sorted: &[u64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    ms(sorted[((sorted.len() - 1) as f64 * p).round() as usize])
+}
+
+fn db_system(s: &StoredSpan) -> Option<&str> {
+    s.attr("db.system.name").or_else(|| s.attr("db.system"))
+}
+
+/// Depth of a trace: the longest chain of parent links from a root.
+pub fn depth(spans: &[StoredSpan]) -> usize {
+    let parents: HashMap<SpanId, Option<SpanId>> =
+        spans.iter().map(|s| (s.span_id, s.parent)).collect();
+    spans
+        .iter()
+        .map(|s| {
+            let mut d = 1;
+            let mut cur = s.parent;
+            while let Some(p) = cur {
+                match parents.get(&p) {
+                    Some(next) if d < 256 => {
+                        d += 1;
+                        cur = *next;
+                    }
+                    _ => break,
+                }
+            }
+            d
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+fn root(spans: &[StoredSpan]) -> Option<&StoredSpan> {
+    let ids: HashSet<SpanId> = spans.iter().map(|s| s.span_id).collect();
+    spans
+        .iter()
+        .filter(|s| s.parent.is_none_or(|p| !ids.contains(&p)))
+        .min_by_key(|s| s.start_ns)
+}
+
+pub fn trace_summary(trace_id: &[u8; 16], spans: &[StoredSpan]) -> Option<TraceSummary> {
+    let root = root(spans)?;
+    let start = spans
+        .iter()
+        .map(|s| s.start_ns)
+        .min()
+        .unwrap_or(root.start_ns);
+    let end = spans.iter().map(|s| s.end_ns).max().unwrap_or(root.end_ns);
+    let services: BTreeSet<String> = spans.iter().map(|s| s.service.to_string()).collect();
+    Some(TraceSummary {
+        trace_id: hex(trace_id),
+        root_service: root.service.to_string(),
+        root_name: root.name.clone(),
+        start_unix_ms: start / 1_000_000,
+        duration_ms: ms(end.saturating_sub(start)),
+        spans: spans.len(),
+        services: services.into_iter().collect(),
+        error: spans.iter().any(|s| s.error),
+        traffic_type: root.attr("traffic.type").map(str::to_owned),
+        depth: depth(spans),
+    })
+}
+
+/// Filters of the trace list.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct TraceFilter {
+    pub service: Option<String>,
+    /// Matches span names (e.g. a route).
+    pub route: Option<String>,
+    /// `error` or `ok`.
+    pub status: Option<String>,
+    pub traffic_type: Option<String>,
+    pub min_duration_ms: Option<f64>,
+    pub limit: Option<usize>,
+}
+
+pub fn traces(store: &Store, f: &TraceFilter) -> Vec<TraceSummary> {
+    let mut out: Vec<TraceSummary> = store
+        .traces
+        .iter()
+        .filter(|(_, t)| {
+            f.service
+                .as_deref()
+                .is_none_or(|s| t.spans.iter().any(|x| &*x.service == s))
+                && f.route
+                    .as_deref()
+                    .is_none_or(|r| t.spans.iter().any(|x| x.name.contains(r)))
+        })
+        .filter_map(|(id, t)| trace_summary(id, &t.spans))
+        .filter(|t| match f.status.as_deref() {
+            Some("error") => t.error,
+            Some("ok") => !t.error,
+            _ => true,
+        })
+        .filter(|t| {
+            f.traffic_type
+                .as_deref()
+                .is_none_or(|x| t.traffic_type.as_deref() == Some(x))
+        })
+        .filter(|t| f.min_duration_ms.is_none_or(|m| t.duration_ms >= m))
+        .collect();
+    out.sort_by_key(|t| std::cmp::Reverse(t.start_unix_ms));
+    out.truncate(f.limit.unwrap_or(100).min(1000));
+    out
+}
+
+/// Calls, errors and durations (ns) of one group.
+type Tally = (u64, u64, Vec<u64>);
+
+/// Everything at once; traces quiet for less than `settle_ns` do not count their missing
+/// parents as orphans yet (each service exports on its own schedule).
+pub fn summary(store: &Store, settle_ns: u64) -> Summary {
+    let now = now_ns();
+    let mut services = BTreeSet::new();
+    let mut edges: BTreeMap<(String, String, &'static str), Tally> = BTreeMap::new();
+    let mut red: BTreeMap<(String, String), Tally> = BTreeMap::new();
+    let mut dbs: BTreeMap<(String, String, String), Tally> = BTreeMap::new();
+    let (mut max_depth, mut orphans, mut spans, mut without_traffic, mut stable, mut old) =
+        (0, 0u64, 0u64, 0u64, 0u64, 0u64);
+    let (mut first, mut last) = (u64::MAX, 0u64);
+
+    for trace in store.traces.values() {
+        let by_id: HashMap<SpanId, &StoredSpan> =
+            trace.spans.iter().map(|s| (s.span_id, s)).collect();
+        max_depth = max_depth.max(depth(&trace.spans));
+        let settled = now.saturating_sub(trace.last_seen_ns) >= settle_ns;
+        for s in &trace.spans {
+            spans += 1;
+            first = first.min(s.start_ns);
+            last = last.max(s.end_ns);
+            services.insert(s.service.to_string());
+            if s.attr("traffic.type").is_none() {
+                without_traffic += 1;
+            }
+            if let Some(p) = s.parent
+                && settled
+                && !by_id.contains_key(&p)
+            {
+                orphans += 1;
+            }
+            let is_root = s.parent.is_none_or(|p| !by_id.contains_key(&p));
+            if s.kind == kind::SERVER || is_root {
+                let e = red
+                    .entry((
+                        s.service.to_string(),
+                        s.attr("traffic.type").unwrap_or("none").to_owned(),
+                    ))
+                    .or_default();
+                e.0 += 1;
+                e.1 += u64::from(s.error);
+                e.2.push(s.duration_ns());
+            }
+            if s.kind == kind::SERVER
+                && let Some(parent) = s.parent.and_then(|p| by_id.get(&p))
+                && parent.kind == kind::CLIENT
+                && parent.service != s.service
+            {
+                let e = edges
+                    .entry((parent.service.to_string(), s.service.to_string(), "service"))
+                    .or_default();
+                e.0 += 1;
+                e.1 += u64::from(s.error || parent.error);
+                e.2.push(parent.duration_ns());
+            }
+            if s.kind == kind::CLIENT
+                && let Some(system) = db_system(s)
+            {
+                if s.attr("db.system.name").is_some() {
+                    stable += 1;
+                }
+                if s.attr("db.system").is_some() {
+                    old += 1;
+                }
+                let e = edges
+                    .entry((s.service.to_string(), system.to_owned(), "database"))
+                    .or_default();
+                e.0 += 1;
+                e.1 += u64::from(s.error);
+                e.2.push(s.duration_ns());
+                let statement = s
+                    .attr("db.query.text")
+                    .or_else(|| s.attr("db.statement"))
+                    .unwrap_or(&s.name)
+                    .to_owned();
+                let d = dbs
+                    .entry((system.to_owned(), s.service.to_string(), statement))
+                    .or_default();
+                d.0 += 1;
+                d.1 += u64::from(s.error);
+                d.2.push(s.duration_ns());
+            }
+        }
+    }
+    let window_s = if last > first {
+        ((last - first) as f64 / 1e9).max(1.0)
+    } else {
+        1.0
+    };
+    let finish = |v: &mut Vec<u64>| {
+        v.sort_unstable();
+        (percentile(v, 0.5), percentile(v, 0.95), percentile(v, 0.99))
+    };
+    let logs = store.logs.len() as u64;
+    let mut metrics: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (service, name) in &store.metrics {
+        metrics
+            .entry(service.to_string())
+            .or_default()
+            .push(name.clone());
+    }
+    Summary {
+        counters: store.counters(),
+        services: services.into_iter().collect(),
+        edges: edges
+            .into_iter()
+            .map(|((from, to, to_kind), (calls, errors, mut d))| {
+                let (p50, p95, _) = finish(&mut d);
+                Edge {
+                    from,
+                    to,
+                    to_kind: to_kind.to_owned(),
+                    calls,
+                    errors,
+                    error_rate: errors as f64 / calls.max(1) as f64,
+                    p50_ms: p50,
+                    p95_ms: p95,
+                }
+            })
+            .collect(),
+        red: red
+            .into_iter()
+            .map(|((service, traffic_type), (requests, errors, mut d))| {
+                let (p50, p95, p99) = finish(&mut d);
+                Red {
+                    service,
+                    traffic_type,
+                    requests,
+                    errors,
+                    error_rate: errors as f64 / requests.max(1) as f64,
+                    rate_per_s: (requests as f64 / window_s * 100.0).round() / 100.0,
+                    p50_ms: p50,
+                    p95_ms: p95,
+                    p99_ms: p99,
+                }
+            })
+            .collect(),
+        databases: dbs
+            .into_iter()
+            .map(|((system, service, statement), (calls, errors, mut d))| {
+                let (p50, p95, _) = finish(&mut d);
+                DbOp {
+                    system,
+                    service,
+                    statement,
+                    calls,
+                    errors,
+                    p50_ms: p50,
+                    p95_ms: p95,
+                }
+            })
+            .collect(),
+        traces: store.traces.len(),
+        max_depth,
+        orphan_spans: orphans,
+        spans,
+        spans_without_traffic_type: without_traffic,
+        db_spans_stable_names: stable,
+        db_spans_old_names: old,
+        logs,
+        logs_with_trace_id: store.logs.iter().filter(|l| l.trace_id.is_some()).count() as u64,
+        metrics,
+    }
+}

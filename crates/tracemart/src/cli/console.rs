@@ -1,0 +1,61 @@
+//! `tracemart console`: the telemetry console alone, for any OTLP source (a collector in
+//! Kubernetes included).
+
+use std::net::{IpAddr, SocketAddr};
+use std::process::ExitCode;
+
+use super::options::wait_for_signal;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct ConsoleOptions {
+    /// Port of the console's web UI and JSON API.
+    #[arg(long, env = "TRACEMART_CONSOLE_PORT", default_value_t = 8090)]
+    pub console_port: u16,
+    /// Port of the OTLP/gRPC receiver.
+    #[arg(long, env = "TRACEMART_OTLP_GRPC_PORT", default_value_t = 4317)]
+    pub otlp_grpc_port: u16,
+    /// Port of the OTLP/HTTP receiver.
+    #[arg(long, env = "TRACEMART_OTLP_HTTP_PORT", default_value_t = 4318)]
+    pub otlp_http_port: u16,
+    /// The most spans kept; the oldest traces go first.
+    #[arg(long, env = "TRACEMART_CONSOLE_MAX_SPANS", default_value_t = 200_000)]
+    pub max_spans: usize,
+    /// The most memory the stored spans may take, MiB.
+    #[arg(long, env = "TRACEMART_CONSOLE_MAX_MIB", default_value_t = 256)]
+    pub max_mib: usize,
+}
+
+impl ConsoleOptions {
+    pub fn config(&self, host: IpAddr) -> console::ConsoleConfig {
+        console::ConsoleConfig {
+            api: SocketAddr::new(host, self.console_port),
+            otlp_grpc: SocketAddr::new(host, self.otlp_grpc_port),
+            otlp_http: SocketAddr::new(host, self.otlp_http_port),
+            limits: console::Limits {
+                max_spans: self.max_spans.max(1),
+                max_bytes: self.max_mib.max(1) * 1024 * 1024,
+                ..console::Limits::default()
+            },
+        }
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    console: ConsoleOptions,
+    /// Address to listen on.
+    #[arg(long, env = "TRACEMART_HOST", default_value = "0.0.0.0")]
+    host: IpAddr,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let running = console::start(args.console.config(args.host))?;
+    println!(
+        "tracemart console: UI http://{}  OTLP gRPC {}  OTLP HTTP {}",
+        running.api, running.otlp_grpc, running.otlp_http
+    );
+    wait_for_signal()?;
+    running.stop();
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,217 @@
+//! `tracemart validate`: the success checklist, checked by machine against the console's store
+//! (or by listening as an OTLP endpoint for a while), with the measured figure beside each check.
+
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use console::validate::{Check, Expectations, evaluate};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The console to read.
+    #[arg(
+        long,
+        env = "TRACEMART_CONSOLE_URL",
+        default_value = "http://127.0.0.1:8090"
+    )]
+    console: String,
+    /// Instead of reading a console: listen as an OTLP endpoint (4317 gRPC, 4318 HTTP) this long.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    listen: Option<Duration>,
+    /// Any service of the shop, to learn the active scenario and whether carts are in Redis.
+    #[arg(long, env = "TRACEMART_URL", default_value = "http://127.0.0.1:8018")]
+    shop: String,
+    /// Which services must be present: the V5 core six, or all twelve.
+    #[arg(long, default_value = "all", value_parser = ["core", "all"])]
+    expect: String,
+    /// Minimum depth of the deepest trace (default 8 for all services, 6 for the core).
+    #[arg(long)]
+    min_depth: Option<usize>,
+    /// Range of the frontend's baseline p95 (the original expected 250ms..500ms).
+    #[arg(long, default_value = "0ms..500ms")]
+    baseline_p95: String,
+    /// Keep checking until everything passes or this much time has gone.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "0s")]
+    wait: Duration,
+    /// Seconds a trace must be quiet before a missing parent counts as an orphan.
+    #[arg(long, default_value_t = 15.0)]
+    settle_s: f64,
+    #[arg(long)]
+    json: bool,
+}
+
+const CORE: [&str; 6] = [
+    "load-generator",
+    "frontend",
+    "cart",
+    "product-catalog",
+    "checkout",
+    "payment",
+];
+const METRICS: [&str; 6] = [
+    "http.server.request.duration",
+    "http.client.request.duration",
+    "db.client.operation.duration",
+    "shop.orders",
+    "shop.revenue",
+    "shop.payment.charges",
+];
+
+fn range_ms(s: &str) -> anyhow::Result<(f64, f64)> {
+    let (a, b) = s
+        .split_once("..")
+        .context("--baseline-p95 is MIN..MAX, e.g. 250ms..500ms")?;
+    let ms = |v: &str| -> anyhow::Result<f64> {
+        Ok(if v.trim() == "0" {
+            0.0
+        } else {
+            humantime::parse_duration(v.trim())?.as_secs_f64() * 1000.0
+        })
+    };
+    Ok((ms(a)?, ms(b)?))
+}
+
+async fn expectations(args: &Args, http: &reqwest::Client) -> anyhow::Result<Expectations> {
+    let services: Vec<String> = if args.expect == "core" {
+        CORE.iter().map(|s| (*s).to_owned()).collect()
+    } else {
+        shop::ServiceName::ALL
+            .iter()
+            .map(|s| s.as_str().to_owned())
+            .collect()
+    };
+    // The scenario in force decides what demo errors are normal.
+    let status: Option<serde_json::Value> = match http
+        .get(format!("{}/scenarios", args.shop.trim_end_matches('/')))
+        .send()
+        .await
+    {
+        Ok(r) if r.status().is_success() => r.json().await.ok(),
+        _ => None,
+    };
+    let (mut demo, mut reason) = (
+        (0.0, 0.05),
+        "no scenario: payment declines and stock only".to_owned(),
+    );
+    let mut redis = false;
+    if let Some(st) = &status {
+        redis = st["shared"].as_bool().unwrap_or(false);
+        for a in st["active"].as_array().into_iter().flatten() {
+            let level = a["current_level"].as_u64().unwrap_or(0) as usize;
+            match a["scenario"].as_str() {
+                Some("blackfriday") if level > 0 => {
+                    let rate = shop::scenario::catalogue::BLACKFRIDAY_STEPS[level.min(5)].2;
+                    demo = (rate * 0.3, 1.0);
+                    reason = format!(
+                        "blackfriday step {level}: {:.0}% of recommendations fail",
+                        rate * 100.0
+                    );
+                }
+                Some(name) => {
+                    demo = (0.0, 1.0);
+                    reason = format!("{name} at level {level}");
+                }
+                None => {}
+            }
+        }
+    } else {
+        reason.push_str("; the shop's scenario state was not reachable");
+    }
+    let min_depth = args
+        .min_depth
+        .unwrap_or(if args.expect == "core" { 6 } else { 8 });
+    Ok(Expectations {
+        services,
+        min_depth,
+        baseline_max_error_rate: 0.02,
+        baseline_p95_ms: range_ms(&args.baseline_p95)?,
+        demo_error_rate: demo,
+        demo_reason: reason,
+        redis,
+        metrics: METRICS.iter().map(|m| (*m).to_owned()).collect(),
+    })
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let listening = match args.listen {
+        Some(d) => {
+            let c = console::start(console::ConsoleConfig {
+                api: "127.0.0.1:0".parse()?,
+                ..console::ConsoleConfig::default()
+            })?;
+            eprintln!(
+                "listening for OTLP on {} (gRPC) and {} (HTTP) for {d:?}…",
+                c.otlp_grpc, c.otlp_http
+            );
+            std::thread::sleep(d);
+            Some(c)
+        }
+        None => None,
+    };
+    let console_url = match &listening {
+        Some(c) => format!("http://{}", c.api),
+        None => args.console.trim_end_matches('/').to_owned(),
+    };
+    let checks = rt.block_on(async {
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build()?;
+        let started = Instant::now();
+        loop {
+            let expected = expectations(&args, &http).await?;
+            let summary: console::analysis::Summary = http
+                .get(format!("{console_url}/api/summary?settle_s={}", args.settle_s))
+                .send()
+                .await
+                .with_context(|| format!("cannot reach the console at {console_url} (--console / TRACEMART_CONSOLE_URL)"))?
+                .json()
+                .await
+                .context("the console answered something else than a summary")?;
+            let checks = evaluate(&summary, &expected);
+            if checks.iter().all(|c| c.passed) || started.elapsed() >= args.wait {
+                return Ok::<_, anyhow::Error>(checks);
+            }
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
+    })?;
+    if let Some(c) = listening {
+        c.stop();
+    }
+    let failed = checks.iter().filter(|c| !c.passed).count();
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(
+                &serde_json::json!({ "passed": failed == 0, "checks": checks })
+            )?
+        );
+    } else {
+        print_table(&checks);
+    }
+    if failed > 0 {
+        eprintln!(
+            "tracemart validate: {failed} of {} checks failed",
+            checks.len()
+        );
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_table(checks: &[Check]) {
+    println!(
+        "{:<44} {:<6} {:<44} expected",
+        "check", "result", "measured"
+    );
+    for c in checks {
+        println!(
+            "{:<44} {:<6} {:<44} {}",
+            c.check,
+            if c.passed { "ok" } else { "FAIL" },
+            c.measured,
+            c.expected
+        );
+    }
+}
