@@ -82,3 +82,138 @@ pub fn router(store: Shared) -> axum::Router {
         .route("/api/stats", axum::routing::get(stats))
         .with_state(store)
 }
+
+/// Where the console's pages reach the shop's control APIs (scenarios, load), same origin.
+#[derive(Debug, Clone, Default)]
+pub struct Targets {
+    /// Any service of the shop (its `/scenarios` API).
+    pub shop: Option<String>,
+    /// The load generator.
+    pub load: Option<String>,
+    /// Sent as `Authorization: Bearer` to the scenario API.
+    pub control_token: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct Proxy {
+    pub targets: std::sync::Arc<std::sync::RwLock<Targets>>,
+    pub http: reqwest::Client,
+}
+
+async fn forward(
+    proxy: &Proxy,
+    base: Option<String>,
+    path: String,
+    method: http::Method,
+    query: Option<String>,
+    body: axum::body::Bytes,
+    token: bool,
+) -> Response {
+    let Some(base) = base else {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"error": {"code": "not_connected", "message": "the console is not connected to a shop (start it with --shop-url / --load-url)"}})),
+        )
+            .into_response();
+    };
+    let mut url = format!("{}/{}", base.trim_end_matches('/'), path);
+    if let Some(q) = query {
+        url.push('?');
+        url.push_str(&q);
+    }
+    let mut request = proxy.http.request(method, &url);
+    if !body.is_empty() {
+        request = request
+            .header(http::header::CONTENT_TYPE, "application/json")
+            .body(body);
+    }
+    if token
+        && let Some(t) = proxy
+            .targets
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .control_token
+            .clone()
+    {
+        request = request.bearer_auth(t);
+    }
+    match request.send().await {
+        Ok(r) => {
+            let status = r.status();
+            let bytes = r.bytes().await.unwrap_or_default();
+            (status, [(http::header::CONTENT_TYPE, "application/json")], bytes).into_response()
+        }
+        Err(e) => (
+            StatusCode::BAD_GATEWAY,
+            Json(json!({"error": {"code": "shop_unreachable", "message": format!("the shop did not answer: {e}")}})),
+        )
+            .into_response(),
+    }
+}
+
+async fn shop_proxy(
+    State(proxy): State<Proxy>,
+    Path(rest): Path<String>,
+    method: http::Method,
+    uri: http::Uri,
+    body: axum::body::Bytes,
+) -> Response {
+    let base = proxy
+        .targets
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .shop
+        .clone();
+    // Only the scenario API is reachable through the console.
+    if !(rest == "scenarios" || rest.starts_with("scenarios/")) {
+        return (StatusCode::NOT_FOUND, Json(json!({"error": {"code": "route_not_found", "message": "only /api/shop/scenarios… is proxied"}}))).into_response();
+    }
+    forward(
+        &proxy,
+        base,
+        rest,
+        method,
+        uri.query().map(str::to_owned),
+        body,
+        true,
+    )
+    .await
+}
+
+async fn load_proxy(
+    State(proxy): State<Proxy>,
+    Path(rest): Path<String>,
+    method: http::Method,
+    uri: http::Uri,
+    body: axum::body::Bytes,
+) -> Response {
+    let base = proxy
+        .targets
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .load
+        .clone();
+    if !matches!(
+        rest.as_str(),
+        "status" | "start" | "stop" | "rate" | "users" | "profile"
+    ) {
+        return (StatusCode::NOT_FOUND, Json(json!({"error": {"code": "route_not_found", "message": "not a load-generator route"}}))).into_response();
+    }
+    forward(
+        &proxy,
+        base,
+        rest,
+        method,
+        uri.query().map(str::to_owned),
+        body,
+        false,
+    )
+    .await
+}
+
+pub fn proxy_router(proxy: Proxy) -> axum::Router {
+    axum::Router::new()
+        .route("/api/shop/{*rest}", axum::routing::any(shop_proxy))
+        .route("/api/load/{*rest}", axum::routing::any(load_proxy))
+        .with_state(proxy)
+}

@@ -41,11 +41,17 @@ pub struct RunningConsole {
     pub otlp_grpc: SocketAddr,
     pub otlp_http: SocketAddr,
     pub store: Arc<Mutex<Store>>,
+    targets: Arc<std::sync::RwLock<api::Targets>>,
     stop: watch::Sender<bool>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl RunningConsole {
+    /// Connects the pages' scenario and load panels to a shop.
+    pub fn connect(&self, targets: api::Targets) {
+        *self.targets.write().unwrap_or_else(|e| e.into_inner()) = targets;
+    }
+
     pub fn stop(mut self) {
         let _ = self.stop.send(true);
         if let Some(t) = self.thread.take() {
@@ -84,6 +90,13 @@ pub fn start(config: ConsoleConfig) -> anyhow::Result<RunningConsole> {
         .enable_all()
         .build()?;
     let shared = store.clone();
+    let targets = Arc::new(std::sync::RwLock::new(api::Targets::default()));
+    let proxy = api::Proxy {
+        targets: targets.clone(),
+        http: reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(10))
+            .build()?,
+    };
     let thread = std::thread::Builder::new()
         .name("console".to_owned())
         .spawn(move || {
@@ -92,8 +105,11 @@ pub fn start(config: ConsoleConfig) -> anyhow::Result<RunningConsole> {
                     let _ = rx.wait_for(|s| *s).await;
                 };
                 let api = tokio::net::TcpListener::from_std(api).map(|l| {
-                    axum::serve(l, api::router(shared.clone()))
-                        .with_graceful_shutdown(until(stopped.clone()))
+                    axum::serve(
+                        l,
+                        api::router(shared.clone()).merge(api::proxy_router(proxy)),
+                    )
+                    .with_graceful_shutdown(until(stopped.clone()))
                 });
                 let http = tokio::net::TcpListener::from_std(http).map(|l| {
                     axum::serve(l, receiver::http_router(shared.clone()))
@@ -117,6 +133,7 @@ pub fn start(config: ConsoleConfig) -> anyhow::Result<RunningConsole> {
         otlp_grpc: grpc_addr,
         otlp_http: http_addr,
         store,
+        targets,
         stop,
         thread: Some(thread),
     })

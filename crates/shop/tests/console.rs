@@ -319,3 +319,85 @@ fn the_store_stays_within_its_cap_and_counts_what_it_drops() {
         id
     }));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pages_reach_the_scenario_and_load_apis_through_the_console() {
+    let c = start_console();
+    let http = reqwest::Client::new();
+    let api = format!("http://{}", c.api);
+    // Not connected yet: a clear 503.
+    let r = http
+        .get(format!("{api}/api/shop/scenarios"))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(r.status(), 503);
+
+    let (database, dir) = temp_sqlite();
+    let mut config = test_config(database, None);
+    config.control_token = Some("t0ken".to_owned());
+    let shop = TestShop::start(config);
+    c.connect(console::api::Targets {
+        shop: Some(shop.url(ServiceName::Frontend, "")),
+        load: Some(shop.url(ServiceName::LoadGenerator, "")),
+        control_token: Some("t0ken".to_owned()),
+    });
+    let r = http
+        .put(format!("{api}/api/shop/scenarios/payment-failure"))
+        .json(&json!({"level": 2}))
+        .send()
+        .await
+        .expect("put");
+    assert_eq!(r.status(), 200, "the console adds the control token");
+    let status: serde_json::Value = http
+        .get(format!("{api}/api/shop/scenarios"))
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(status["active"][0]["scenario"], "payment-failure");
+    let r = http
+        .delete(format!("{api}/api/shop/scenarios/payment-failure"))
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(r.status(), 200);
+    let load: serde_json::Value = http
+        .get(format!("{api}/api/load/status"))
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(load["running"], false);
+    let r = http
+        .put(format!("{api}/api/load/rate"))
+        .json(&json!({"journeys_per_second": 3.0}))
+        .send()
+        .await
+        .expect("put");
+    assert_eq!(r.status(), 200);
+    // Nothing else of the shop is reachable through the console.
+    assert_eq!(
+        http.get(format!("{api}/api/shop/api/orders/x"))
+            .send()
+            .await
+            .expect("get")
+            .status(),
+        404
+    );
+    assert_eq!(
+        http.get(format!("{api}/api/load/metrics"))
+            .send()
+            .await
+            .expect("get")
+            .status(),
+        404
+    );
+    shop.stop().await;
+    c.stop();
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -47,10 +47,24 @@ pub struct Args {
     /// Address to listen on.
     #[arg(long, env = "TRACEMART_HOST", default_value = "0.0.0.0")]
     host: IpAddr,
+    /// Any service of the shop, for the scenario panel.
+    #[arg(long, env = "TRACEMART_URL")]
+    shop_url: Option<String>,
+    /// The load generator, for the load panel.
+    #[arg(long, env = "LOAD_GENERATOR_URL")]
+    load_url: Option<String>,
+    /// The shop's control token, when it requires one.
+    #[arg(long, env = "TRACEMART_CONTROL_TOKEN", hide_env_values = true)]
+    control_token: Option<String>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let running = console::start(args.console.config(args.host))?;
+    running.connect(console::api::Targets {
+        shop: args.shop_url.clone(),
+        load: args.load_url.clone(),
+        control_token: args.control_token.clone(),
+    });
     println!(
         "tracemart console: UI http://{}  OTLP gRPC {}  OTLP HTTP {}",
         running.api, running.otlp_grpc, running.otlp_http

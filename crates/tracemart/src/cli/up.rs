@@ -59,7 +59,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         "stopped (POST /start on load-generator)".to_owned()
     };
+    let control_token = config.control_token.clone();
     let shop = shop::start(config, &hub, &listen)?;
+    if let Some(c) = &console {
+        c.connect(console::api::Targets {
+            shop: Some(shop.url(ServiceName::Frontend)),
+            load: Some(shop.url(ServiceName::LoadGenerator)),
+            control_token,
+        });
+    }
 
     println!(
         "tracemart {} — the shop is open ({} ms)",
