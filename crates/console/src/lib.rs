@@ -3,6 +3,7 @@
 
 pub mod analysis;
 pub mod api;
+pub mod bench;
 pub mod receiver;
 pub mod store;
 pub mod validate;

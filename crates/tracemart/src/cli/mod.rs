@@ -1,5 +1,6 @@
 //! The command line: one file per subcommand.
 
+mod bench_ingest;
 mod bench_target;
 mod console;
 mod health;
@@ -40,6 +41,9 @@ enum Command {
     Validate(validate::Args),
     /// Run shopper journeys against a frontend and report latencies and errors.
     Load(load::Args),
+    /// Measure the console's ingest: spans per second on one core, memory per 100k spans.
+    #[command(hide = true)]
+    BenchIngest(bench_ingest::Args),
     /// A trivial HTTP server for load benchmarks.
     #[command(hide = true)]
     BenchTarget(bench_target::Args),
@@ -60,5 +64,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Console(args) => console::run(args),
         Command::Validate(args) => validate::run(args),
         Command::BenchTarget(args) => bench_target::run(args),
+        Command::BenchIngest(args) => bench_ingest::run(args),
     }
 }
