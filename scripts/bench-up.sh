@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Measures `tracemart up`: start-up time (process start until every service answers /ready)
-# and resident memory after a period of default load. Embedded stores, no exporter.
+# Measures `tracemart up`: start-up time (process start until every service answers /ready and
+# the console its API) and resident memory after a period of default load, the console holding
+# the telemetry. Embedded stores, no other exporter.
 #   scripts/bench-up.sh [SECONDS_OF_LOAD]   (default 60)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,10 +16,12 @@ load_seconds=${1:-60}
 cargo build --release --quiet -p tracemart
 bin=target/release/tracemart
 data=$(mktemp -d)
-trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$data"' EXIT
+pid=""
+trap '[[ -n $pid ]] && { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; }; rm -rf "$data"' EXIT
 
 ports=(8010 8011 8012 8013 8014 8015 8016 8017 8018 8019 8020 8021)
-for p in "${ports[@]}"; do
+console_ports=(8090 4317 4318)
+for p in "${ports[@]}" "${console_ports[@]}"; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
     echo "port $p is in use: stop whatever listens there first" >&2
     exit 1
@@ -35,6 +38,7 @@ ready() {
   for p in "${ports[@]}"; do
     status_line "$p" /ready | head -n1 | grep -q ' 200 ' || return 1
   done
+  status_line 8090 /api/stats | head -n1 | grep -q ' 200 ' || return 1
 }
 until ready; do
   kill -0 "$pid" 2>/dev/null || { echo "tracemart up exited:"; cat "$data/up.log"; exit 1; }
