@@ -485,3 +485,81 @@ fn validate_without_a_console_says_how_to_point_it() {
         "{stderr}"
     );
 }
+
+#[test]
+fn validate_can_listen_as_an_otlp_endpoint_itself() {
+    let (grpc, http) = (free_port(), free_port());
+    let child = Command::new(env!("CARGO_BIN_EXE_tracemart"))
+        .args([
+            "validate",
+            "--listen",
+            "3s",
+            "--settle-s",
+            "0",
+            "--json",
+            "--shop",
+            "http://127.0.0.1:1",
+        ])
+        .args([
+            "--otlp-grpc-port",
+            &grpc.to_string(),
+            "--otlp-http-port",
+            &http.to_string(),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn validate");
+    // One lonely span over OTLP/HTTP JSON while it listens.
+    let body = serde_json::json!({"resourceSpans": [{
+        "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "frontend"}}]},
+        "scopeSpans": [{"spans": [{
+            "traceId": "5b8efff798038103d269b633813fc60c", "spanId": "eee19b7ec3c1b174",
+            "name": "POST /api/browse", "kind": 2,
+            "startTimeUnixNano": "1544712660000000000", "endTimeUnixNano": "1544712660100000000",
+            "attributes": [{"key": "traffic.type", "value": {"stringValue": "baseline"}}]
+        }]}]
+    }]});
+    let client = reqwest::blocking::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(3);
+    loop {
+        let sent = client
+            .post(format!("http://127.0.0.1:{http}/v1/traces"))
+            .json(&body)
+            .send();
+        if sent.is_ok_and(|r| r.status().is_success()) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the listener never answered");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().expect("validate ends");
+    assert!(
+        !out.status.success(),
+        "one span of one service is not a healthy shop"
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+    let present = report["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .find(|c| c["check"] == "services present")
+        .expect("check");
+    assert_eq!(present["passed"], false);
+    assert!(
+        present["measured"]
+            .as_str()
+            .is_some_and(|m| m.contains("missing: load-generator")),
+        "{present}"
+    );
+    let traffic = report["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .find(|c| c["check"] == "traffic.type on every span")
+        .expect("check");
+    assert_eq!(
+        traffic["passed"], true,
+        "the span it heard is counted: {traffic}"
+    );
+}

@@ -16,9 +16,15 @@ pub struct Args {
         default_value = "http://127.0.0.1:8090"
     )]
     console: String,
-    /// Instead of reading a console: listen as an OTLP endpoint (4317 gRPC, 4318 HTTP) this long.
+    /// Instead of reading a console: listen as an OTLP endpoint this long, then check.
     #[arg(long, value_parser = humantime::parse_duration)]
     listen: Option<Duration>,
+    /// With --listen: the OTLP/gRPC port.
+    #[arg(long, default_value_t = 4317)]
+    otlp_grpc_port: u16,
+    /// With --listen: the OTLP/HTTP port.
+    #[arg(long, default_value_t = 4318)]
+    otlp_http_port: u16,
     /// Any service of the shop, to learn the active scenario and whether carts are in Redis.
     #[arg(long, env = "TRACEMART_URL", default_value = "http://127.0.0.1:8018")]
     shop: String,
@@ -141,6 +147,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Some(d) => {
             let c = console::start(console::ConsoleConfig {
                 api: "127.0.0.1:0".parse()?,
+                otlp_grpc: std::net::SocketAddr::from(([0, 0, 0, 0], args.otlp_grpc_port)),
+                otlp_http: std::net::SocketAddr::from(([0, 0, 0, 0], args.otlp_http_port)),
                 ..console::ConsoleConfig::default()
             })?;
             eprintln!(
