@@ -50,6 +50,26 @@ pub struct DbOperation<'a> {
     pub query_text: &'a str,
 }
 
+impl<'a> DbOperation<'a> {
+    /// An operation on a table: `SELECT` on `products`.
+    pub fn on(operation: &'a str, collection: &'a str, query_text: &'a str) -> Self {
+        Self {
+            operation,
+            collection: Some(collection),
+            query_text,
+        }
+    }
+
+    /// An operation without a table (a Redis command, `COMMIT`).
+    pub fn command(operation: &'a str, query_text: &'a str) -> Self {
+        Self {
+            operation,
+            collection: None,
+            query_text,
+        }
+    }
+}
+
 /// A service's connection to one database, as telemetry sees it.
 #[derive(Clone)]
 pub struct DbClient {

@@ -79,6 +79,31 @@ pub struct Service {
 }
 
 impl Service {
+    /// A service whose store is `sql`: ready when the database answers with its schema in
+    /// place; the schema is prepared in the background as soon as the database answers.
+    pub fn on_database(
+        routes: Router,
+        sql: &crate::store::SqlDatabase,
+        shutdown: watch::Receiver<bool>,
+    ) -> Self {
+        let (readiness, prepare) = sql.service_parts(shutdown);
+        Self {
+            routes,
+            control: Router::new(),
+            readiness,
+            background: vec![prepare],
+        }
+    }
+
+    /// One more task to run beside the server.
+    pub fn with_background(
+        mut self,
+        task: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> Self {
+        self.background.push(Box::pin(task));
+        self
+    }
+
     /// A service with no store: always ready, nothing in the background.
     pub fn without_store(routes: Router) -> Self {
         Self {

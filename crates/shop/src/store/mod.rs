@@ -264,15 +264,8 @@ impl SqlDatabase {
 
     /// Commits inside a span of its own, so the trace shows where the transaction ended.
     pub async fn commit(&self, tx: Transaction<'static, Any>) -> Result<(), StoreError> {
-        self.run(
-            DbOperation {
-                operation: "COMMIT",
-                collection: None,
-                query_text: "COMMIT",
-            },
-            tx.commit(),
-        )
-        .await
+        self.run(DbOperation::command("COMMIT", "COMMIT"), tx.commit())
+            .await
     }
 }
 

@@ -35,6 +35,28 @@ pub(crate) fn validate_quantity(quantity: i64) -> ApiResult<()> {
     }
 }
 
+/// Lines of an order or a reservation: 1 to `max` of them, valid ids and quantities, each
+/// product once.
+pub(crate) fn validate_lines(lines: &[(i64, i64)], max: usize, what: &str) -> ApiResult<()> {
+    if lines.is_empty() || lines.len() > max {
+        return Err(ApiError::bad_request(
+            "invalid_items",
+            format!("{what} has 1 to {max} lines"),
+        ));
+    }
+    for (i, (product_id, quantity)) in lines.iter().enumerate() {
+        validate_product_id(*product_id)?;
+        validate_quantity(*quantity)?;
+        if lines[..i].iter().any(|(p, _)| p == product_id) {
+            return Err(ApiError::bad_request(
+                "duplicate_product",
+                "each product appears on one line",
+            ));
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn validate_product_id(product_id: i64) -> ApiResult<()> {
     if product_id > 0 {
         Ok(())

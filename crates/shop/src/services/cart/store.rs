@@ -243,9 +243,10 @@ impl RedisCarts {
     async fn items(&self, cart_id: &str) -> Result<Vec<CartItem>, StoreError> {
         let key = key(cart_id);
         let map: HashMap<i64, i64> = self
-            .run(op("HGETALL", "HGETALL cart:?"), |mut c| async move {
-                c.hgetall(key).await
-            })
+            .run(
+                DbOperation::command("HGETALL", "HGETALL cart:?"),
+                |mut c| async move { c.hgetall(key).await },
+            )
             .await?;
         Ok(map
             .into_iter()
@@ -260,38 +261,44 @@ impl RedisCarts {
     async fn add(&self, cart_id: &str, product_id: i64, quantity: i64) -> Result<(), StoreError> {
         let k = key(cart_id);
         let total: i64 = self
-            .run(op("HINCRBY", "HINCRBY cart:? ? ?"), |mut c| {
-                let k = k.clone();
-                async move { c.hincr(k, product_id, quantity).await }
-            })
+            .run(
+                DbOperation::command("HINCRBY", "HINCRBY cart:? ? ?"),
+                |mut c| {
+                    let k = k.clone();
+                    async move { c.hincr(k, product_id, quantity).await }
+                },
+            )
             .await?;
         if total > MAX_QUANTITY {
-            self.run(op("HSET", "HSET cart:? ? ?"), |mut c| {
+            self.run(DbOperation::command("HSET", "HSET cart:? ? ?"), |mut c| {
                 let k = k.clone();
                 async move { c.hset::<_, _, _, ()>(k, product_id, MAX_QUANTITY).await }
             })
             .await?;
         }
         let ttl = self.ttl.as_secs() as i64;
-        self.run(op("EXPIRE", "EXPIRE cart:? ?"), |mut c| async move {
-            c.expire::<_, ()>(k, ttl).await
-        })
+        self.run(
+            DbOperation::command("EXPIRE", "EXPIRE cart:? ?"),
+            |mut c| async move { c.expire::<_, ()>(k, ttl).await },
+        )
         .await
     }
 
     async fn remove(&self, cart_id: &str, product_id: i64) -> Result<(), StoreError> {
         let k = key(cart_id);
-        self.run(op("HDEL", "HDEL cart:? ?"), |mut c| async move {
-            c.hdel::<_, _, ()>(k, product_id).await
-        })
+        self.run(
+            DbOperation::command("HDEL", "HDEL cart:? ?"),
+            |mut c| async move { c.hdel::<_, _, ()>(k, product_id).await },
+        )
         .await
     }
 
     async fn clear(&self, cart_id: &str) -> Result<(), StoreError> {
         let k = key(cart_id);
-        self.run(op("DEL", "DEL cart:?"), |mut c| async move {
-            c.del::<_, ()>(k).await
-        })
+        self.run(
+            DbOperation::command("DEL", "DEL cart:?"),
+            |mut c| async move { c.del::<_, ()>(k).await },
+        )
         .await
     }
 
@@ -304,14 +311,6 @@ impl RedisCarts {
             return Err(StoreError::unavailable("redis", e));
         }
         Ok(())
-    }
-}
-
-fn op(operation: &'static str, query_text: &'static str) -> DbOperation<'static> {
-    DbOperation {
-        operation,
-        collection: None,
-        query_text,
     }
 }
 

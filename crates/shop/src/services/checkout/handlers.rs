@@ -8,32 +8,19 @@ use opentelemetry::KeyValue;
 use super::model::{Order, PlaceOrder};
 use super::store::PlaceError;
 use crate::error::{ApiError, ApiJson, ApiPath, ApiResult};
-use crate::services::cart::handlers::{validate_product_id, validate_quantity};
+use crate::services::cart::handlers::validate_lines;
 use crate::services::inventory::model::{ReservationLine, ReserveRequest};
 use crate::services::notification::model::OrderConfirmation;
 
 const MAX_LINES: usize = 50;
 
 fn validate(req: &PlaceOrder) -> ApiResult<()> {
-    if req.items.is_empty() || req.items.len() > MAX_LINES {
-        return Err(ApiError::bad_request(
-            "invalid_items",
-            format!("an order has 1 to {MAX_LINES} lines"),
-        ));
-    }
-    for (i, line) in req.items.iter().enumerate() {
-        validate_product_id(line.product_id)?;
-        validate_quantity(line.quantity)?;
-        if req.items[..i]
-            .iter()
-            .any(|l| l.product_id == line.product_id)
-        {
-            return Err(ApiError::bad_request(
-                "duplicate_product",
-                "each product appears on one line",
-            ));
-        }
-    }
+    let lines: Vec<(i64, i64)> = req
+        .items
+        .iter()
+        .map(|l| (l.product_id, l.quantity))
+        .collect();
+    validate_lines(&lines, MAX_LINES, "an order")?;
     if req.currency.len() != 3 || !req.currency.chars().all(|c| c.is_ascii_uppercase()) {
         return Err(ApiError::bad_request(
             "invalid_currency",

@@ -45,16 +45,12 @@ pub async fn build(ctx: ServiceContext) -> anyhow::Result<Service> {
             .with_description("Revenue of placed orders, in minor units of the order currency.")
             .build(),
     });
-    let (readiness, prepare) = sql.service_parts(ctx.shutdown.clone());
-    Ok(Service {
-        routes: router(state),
-        control: axum::Router::new(),
-        readiness,
-        background: vec![
-            prepare,
-            Box::pin(exhaust_pool(sql, ctx.faults.clone(), ctx.shutdown.clone())),
-        ],
-    })
+    let service = Service::on_database(router(state), &sql, ctx.shutdown.clone());
+    Ok(service.with_background(exhaust_pool(
+        sql.clone(),
+        ctx.faults.clone(),
+        ctx.shutdown.clone(),
+    )))
 }
 
 pub(crate) fn router(state: Arc<State>) -> Router {

@@ -37,14 +37,6 @@ pub struct OrderStore {
     sql: SqlDatabase,
 }
 
-fn op<'a>(operation: &'a str, table: &'a str, sql: &'a str) -> DbOperation<'a> {
-    DbOperation {
-        operation,
-        collection: Some(table),
-        query_text: sql,
-    }
-}
-
 impl OrderStore {
     pub fn new(sql: SqlDatabase) -> Self {
         Self { sql }
@@ -71,7 +63,7 @@ impl OrderStore {
         let prices = self
             .sql
             .run(
-                op("SELECT", "products", &price_sql),
+                DbOperation::on("SELECT", "products", &price_sql),
                 price_query.fetch_all(&mut *tx),
             )
             .await?;
@@ -111,7 +103,7 @@ impl OrderStore {
              VALUES ($1, 'placed', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
         self.sql
             .run(
-                op("INSERT", "orders", INSERT_ORDER),
+                DbOperation::on("INSERT", "orders", INSERT_ORDER),
                 sqlx::query(INSERT_ORDER)
                     .bind(order_id.to_owned())
                     .bind(req.customer_email.clone())
@@ -133,7 +125,7 @@ impl OrderStore {
         for item in &items {
             self.sql
                 .run(
-                    op("INSERT", "order_items", INSERT_ITEM),
+                    DbOperation::on("INSERT", "order_items", INSERT_ITEM),
                     sqlx::query(INSERT_ITEM)
                         .bind(order_id.to_owned())
                         .bind(item.product_id)
@@ -168,7 +160,7 @@ impl OrderStore {
         let Some(row) = self
             .sql
             .run(
-                op("SELECT", "orders", ORDER),
+                DbOperation::on("SELECT", "orders", ORDER),
                 sqlx::query_as::<_, OrderRow>(ORDER)
                     .bind(order_id.to_owned())
                     .fetch_optional(self.sql.pool()),
@@ -182,7 +174,7 @@ impl OrderStore {
         let items = self
             .sql
             .run(
-                op("SELECT", "order_items", ITEMS),
+                DbOperation::on("SELECT", "order_items", ITEMS),
                 sqlx::query_as::<_, OrderItem>(ITEMS)
                     .bind(order_id.to_owned())
                     .fetch_all(self.sql.pool()),

@@ -7,7 +7,7 @@ use http::StatusCode;
 use super::model::{Reservation, ReserveRequest, Stock};
 use super::store::ReserveError;
 use crate::error::{ApiError, ApiJson, ApiPath, ApiResult};
-use crate::services::cart::handlers::{validate_product_id, validate_quantity};
+use crate::services::cart::handlers::{validate_lines, validate_product_id};
 
 const MAX_LINES: usize = 50;
 
@@ -31,25 +31,12 @@ pub(super) async fn reserve(
     ApiJson(req): ApiJson<ReserveRequest>,
 ) -> ApiResult<(StatusCode, Json<Reservation>)> {
     validate_order_id(&req.order_id)?;
-    if req.items.is_empty() || req.items.len() > MAX_LINES {
-        return Err(ApiError::bad_request(
-            "invalid_items",
-            format!("a reservation has 1 to {MAX_LINES} lines"),
-        ));
-    }
-    for (i, line) in req.items.iter().enumerate() {
-        validate_product_id(line.product_id)?;
-        validate_quantity(line.quantity)?;
-        if req.items[..i]
-            .iter()
-            .any(|l| l.product_id == line.product_id)
-        {
-            return Err(ApiError::bad_request(
-                "duplicate_product",
-                "each product appears on one line",
-            ));
-        }
-    }
+    let lines: Vec<(i64, i64)> = req
+        .items
+        .iter()
+        .map(|l| (l.product_id, l.quantity))
+        .collect();
+    validate_lines(&lines, MAX_LINES, "a reservation")?;
     let reservation = s
         .stock
         .reserve(&req.order_id, &req.items)

@@ -39,13 +39,8 @@ pub async fn build(ctx: ServiceContext) -> anyhow::Result<Service> {
     let state = Arc::new(State {
         stock: stock.clone(),
     });
-    let (readiness, prepare) = sql.service_parts(ctx.shutdown.clone());
-    Ok(Service {
-        routes: router(state),
-        control: axum::Router::new(),
-        readiness,
-        background: vec![prepare, Box::pin(restock(stock, ctx.shutdown.clone()))],
-    })
+    let service = Service::on_database(router(state), &sql, ctx.shutdown.clone());
+    Ok(service.with_background(restock(stock, ctx.shutdown.clone())))
 }
 
 pub(crate) fn router(state: Arc<State>) -> Router {

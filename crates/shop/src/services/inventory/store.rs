@@ -23,14 +23,6 @@ pub struct InventoryStore {
     sql: SqlDatabase,
 }
 
-fn op<'a>(operation: &'a str, table: &'a str, sql: &'a str) -> DbOperation<'a> {
-    DbOperation {
-        operation,
-        collection: Some(table),
-        query_text: sql,
-    }
-}
-
 const TAKE: &str = "UPDATE products SET stock = stock - $1 WHERE id = $2 AND stock >= $1";
 const GIVE_BACK: &str = "UPDATE products SET stock = stock + $1 WHERE id = $2";
 const STOCK: &str = "SELECT stock FROM products WHERE id = $1";
@@ -48,7 +40,7 @@ impl InventoryStore {
         let row: Option<(i64,)> = self
             .sql
             .run(
-                op("SELECT", "products", STOCK),
+                DbOperation::on("SELECT", "products", STOCK),
                 sqlx::query_as(STOCK)
                     .bind(product_id)
                     .fetch_optional(self.sql.pool()),
@@ -68,7 +60,7 @@ impl InventoryStore {
             let taken = self
                 .sql
                 .run(
-                    op("UPDATE", "products", TAKE),
+                    DbOperation::on("UPDATE", "products", TAKE),
                     sqlx::query(TAKE)
                         .bind(line.quantity)
                         .bind(line.product_id)
@@ -79,7 +71,7 @@ impl InventoryStore {
                 let available: Option<(i64,)> = self
                     .sql
                     .run(
-                        op("SELECT", "products", STOCK),
+                        DbOperation::on("SELECT", "products", STOCK),
                         sqlx::query_as(STOCK)
                             .bind(line.product_id)
                             .fetch_optional(&mut *tx),
@@ -99,7 +91,7 @@ impl InventoryStore {
                 humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string();
             self.sql
                 .run(
-                    op("INSERT", "stock_reservations", RECORD),
+                    DbOperation::on("INSERT", "stock_reservations", RECORD),
                     sqlx::query(RECORD)
                         .bind(order_id.to_owned())
                         .bind(line.product_id)
@@ -131,7 +123,7 @@ impl InventoryStore {
         let held: Vec<(i64, i64)> = self
             .sql
             .run(
-                op("SELECT", "stock_reservations", HELD),
+                DbOperation::on("SELECT", "stock_reservations", HELD),
                 sqlx::query_as(HELD)
                     .bind(order_id.to_owned())
                     .fetch_all(&mut *tx),
@@ -140,7 +132,7 @@ impl InventoryStore {
         for (product_id, quantity) in &held {
             self.sql
                 .run(
-                    op("UPDATE", "products", GIVE_BACK),
+                    DbOperation::on("UPDATE", "products", GIVE_BACK),
                     sqlx::query(GIVE_BACK)
                         .bind(*quantity)
                         .bind(*product_id)
@@ -151,7 +143,7 @@ impl InventoryStore {
         const FORGET: &str = "DELETE FROM stock_reservations WHERE order_id = $1";
         self.sql
             .run(
-                op("DELETE", "stock_reservations", FORGET),
+                DbOperation::on("DELETE", "stock_reservations", FORGET),
                 sqlx::query(FORGET)
                     .bind(order_id.to_owned())
                     .execute(&mut *tx),
@@ -167,7 +159,7 @@ impl InventoryStore {
         let done = self
             .sql
             .run(
-                op("UPDATE", "products", SQL),
+                DbOperation::on("UPDATE", "products", SQL),
                 sqlx::query(SQL)
                     .bind(amount)
                     .bind(threshold)

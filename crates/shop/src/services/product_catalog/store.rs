@@ -116,7 +116,10 @@ impl ProductStore {
             }
             let ids = self
                 .sql
-                .run(select(&sql), query.fetch_all(self.sql.pool()))
+                .run(
+                    DbOperation::on("SELECT", "products", &sql),
+                    query.fetch_all(self.sql.pool()),
+                )
                 .await?;
             let mut products = Vec::with_capacity(ids.len());
             for (id,) in ids {
@@ -132,7 +135,10 @@ impl ProductStore {
             };
         }
         self.sql
-            .run(select(&sql), query.fetch_all(self.sql.pool()))
+            .run(
+                DbOperation::on("SELECT", "products", &sql),
+                query.fetch_all(self.sql.pool()),
+            )
             .await
     }
 
@@ -140,7 +146,7 @@ impl ProductStore {
         const SQL: &str = "SELECT id, sku, name, description, category, price_cents, currency, stock, weight_grams FROM products WHERE id = $1";
         self.sql
             .run(
-                select(SQL),
+                DbOperation::on("SELECT", "products", SQL),
                 sqlx::query_as::<_, Product>(SQL)
                     .bind(id)
                     .fetch_optional(self.sql.pool()),
@@ -155,21 +161,13 @@ impl ProductStore {
         let pattern = format!("%{}%", escape_like(&text.to_lowercase()));
         self.sql
             .run(
-                select(SQL),
+                DbOperation::on("SELECT", "products", SQL),
                 sqlx::query_as::<_, Product>(SQL)
                     .bind(pattern)
                     .bind(limit)
                     .fetch_all(self.sql.pool()),
             )
             .await
-    }
-}
-
-fn select(sql: &str) -> DbOperation<'_> {
-    DbOperation {
-        operation: "SELECT",
-        collection: Some("products"),
-        query_text: sql,
     }
 }
 

@@ -25,13 +25,8 @@ pub async fn build(ctx: ServiceContext) -> anyhow::Result<Service> {
     let state = Arc::new(State {
         store: RecommendationStore::new(sql.clone()),
     });
-    let (readiness, prepare) = sql.service_parts(ctx.shutdown.clone());
-    Ok(Service {
-        routes: router(state),
-        control: axum::Router::new(),
-        readiness,
-        background: vec![prepare],
-    })
+    let service = Service::on_database(router(state), &sql, ctx.shutdown.clone());
+    Ok(service)
 }
 
 pub(crate) fn router(state: Arc<State>) -> Router {

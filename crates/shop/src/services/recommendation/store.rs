@@ -11,14 +11,6 @@ pub struct RecommendationStore {
     sql: SqlDatabase,
 }
 
-fn select<'a>(table: &'a str, sql: &'a str) -> DbOperation<'a> {
-    DbOperation {
-        operation: "SELECT",
-        collection: Some(table),
-        query_text: sql,
-    }
-}
-
 impl RecommendationStore {
     pub fn new(sql: SqlDatabase) -> Self {
         Self { sql }
@@ -29,7 +21,7 @@ impl RecommendationStore {
         let row: Option<(String,)> = self
             .sql
             .run(
-                select("products", SQL),
+                DbOperation::on("SELECT", "products", SQL),
                 sqlx::query_as(SQL)
                     .bind(product_id)
                     .fetch_optional(self.sql.pool()),
@@ -53,7 +45,7 @@ impl RecommendationStore {
              ORDER BY COUNT(*) DESC, p.id LIMIT $2";
         self.sql
             .run(
-                select("order_items", SQL),
+                DbOperation::on("SELECT", "order_items", SQL),
                 sqlx::query_as::<_, Product>(SQL)
                     .bind(product_id)
                     .bind(limit)
@@ -76,7 +68,7 @@ impl RecommendationStore {
              ORDER BY COALESCE(SUM(oi.quantity), 0) DESC, p.id LIMIT $3";
         self.sql
             .run(
-                select("products", SQL),
+                DbOperation::on("SELECT", "products", SQL),
                 sqlx::query_as::<_, Product>(SQL)
                     .bind(category.to_owned())
                     .bind(exclude)
