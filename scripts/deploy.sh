@@ -121,12 +121,15 @@ if ! wait_rollouts "$TIMEOUT" "${names[@]}"; then
     "go back to what ran before with: scripts/rollback.sh --namespace $NAMESPACE"
 fi
 
-# The services run the image this deploy built, not an older one with the same name.
+# The services and the console run the image this deploy built, not an older one with the
+# same name.
 stale=()
-while read -r name image; do
-  [[ $image == "$IMAGE" ]] || stale+=("$name runs $image")
-done < <(kc get deployments -l app.kubernetes.io/component=service \
-  -o jsonpath='{range .items[*]}{.metadata.name}{" "}{.spec.template.spec.containers[0].image}{"\n"}{end}')
+for selector in app.kubernetes.io/component=service app.kubernetes.io/name=console; do
+  while read -r name image; do
+    [[ -z $name || $image == "$IMAGE" ]] || stale+=("$name runs $image")
+  done < <(kc get deployments -l "$selector" \
+    -o jsonpath='{range .items[*]}{.metadata.name}{" "}{.spec.template.spec.containers[0].image}{"\n"}{end}')
+done
 ((${#stale[@]} == 0)) || die "some services do not run $IMAGE" "${stale[@]}"
 
 say "deployed $IMAGE: ${#names[@]} workloads rolled out in $NAMESPACE"

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Checks a deployed shop: workloads ready, every service healthy through the image's own
-# binary, peers reachable as the NetworkPolicies allow, traffic flowing, telemetry leaving.
+# binary, peers reachable as the NetworkPolicies allow, traffic flowing, telemetry leaving,
+# and last the telemetry itself: `tracemart validate` run in the load generator's pod against
+# the console (services, call graph, trace depth, orphans, traffic.type, databases, logs,
+# metrics), waiting up to 90s for every check to pass.
 #   scripts/validate.sh [options] [-- arguments for `tracemart validate`]
 # Options:
 #   --namespace NS       default ecommerce-demo
@@ -8,8 +11,11 @@
 #   --traffic-wait SEC   how long to watch the load generator for journeys (default 30)
 #   --local-port PORT    local port for the port-forward to the load generator (default 18010)
 #   --skip-traffic       do not check the load generator
-#   --skip-telemetry     do not check the collector and `tracemart validate`
+#   --skip-telemetry     do not check the collector, the console and `tracemart validate`
 #   -h, --help
+# After --: more arguments for `tracemart validate`, for example `-- --expect core` or
+# `-- --wait 5m`; they replace the defaults (--console http://console:8090 --shop
+# http://frontend:8018 --wait 90s) of the same name.
 # Needs kubectl and python3 only: health checks run `tracemart health` inside the pods.
 # Changes nothing, so it is safe to run any number of times.
 set -euo pipefail
@@ -18,6 +24,8 @@ set -euo pipefail
 source "$(dirname "$0")/../deploy/lib/common.sh"
 
 TIMEOUT=120s TRAFFIC_WAIT=30 LOCAL_PORT=18010 TRAFFIC=true TELEMETRY=true VALIDATE_ARGS=()
+# Where `tracemart validate` runs and what it reads (Service names in the namespace).
+VALIDATE_POD=load-generator CONSOLE_URL=http://console:8090 SHOP_URL=http://frontend:8018
 while (($#)); do
   case $1 in
     --namespace) NAMESPACE=${2:?--namespace needs a name}; shift ;;
@@ -163,14 +171,27 @@ if $TELEMETRY; then
   else
     pass "the collector reports no export failure in the last 5 minutes"
   fi
-  if kc exec deploy/load-generator -c tracemart -- tracemart validate --help >/dev/null 2>&1; then
-    if kc exec deploy/load-generator -c tracemart -- tracemart validate "${VALIDATE_ARGS[@]}"; then
-      pass "tracemart validate"
+  # The telemetry itself, from the console the collector copies everything to. The load
+  # generator's pod may reach both the console and the frontend (NetworkPolicies).
+  if health "$VALIDATE_POD" "$CONSOLE_URL/api/stats"; then
+    pass "the console answers ($VALIDATE_POD -> console)"
+    args=()
+    given() { [[ " ${VALIDATE_ARGS[*]} " == *" $1 "* || " ${VALIDATE_ARGS[*]} " == *" $1="* ]]; }
+    given --console || args+=(--console "$CONSOLE_URL")
+    given --shop || args+=(--shop "$SHOP_URL")
+    given --wait || args+=(--wait 90s)
+    args+=("${VALIDATE_ARGS[@]}")
+    say "tracemart validate ${args[*]} (in deploy/$VALIDATE_POD)"
+    if report=$(kc exec "deploy/$VALIDATE_POD" -c tracemart -- tracemart validate "${args[@]}" 2>&1); then
+      printf '%s\n' "$report"
+      pass "tracemart validate: every check passed"
     else
-      fail "tracemart validate found problems (above)"
+      printf '%s%s%s\n' "$RED" "$report" "$RESET"
+      failed_checks=$(sed -n -E 's/ +FAIL .*//p' <<<"$report" | paste -sd, - | sed 's/,/, /g')
+      fail "tracemart validate failed${failed_checks:+: $failed_checks} (the table above; the console: kubectl -n $NAMESPACE port-forward svc/console 8090)"
     fi
   else
-    warn "this image's tracemart has no validate command: the telemetry itself was not checked"
+    fail "$VALIDATE_POD cannot read the console at $CONSOLE_URL/api/stats, so tracemart validate did not run (kubectl -n $NAMESPACE get deploy/console; its Service and NetworkPolicy allow-console)"
   fi
 fi
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 
+import yaml
+
 NAMESPACE = "ecommerce-demo"
 CONFIG_MAP = "tracemart-config"
 # Variables a tracemart container may get although the binary does not read them (yet): keep
@@ -17,6 +19,17 @@ CONFIG_MAP = "tracemart-config"
 # and DEMO_START_TIMESTAMP.
 NOT_YET_READ: set[str] = set()
 STORE_ENDPOINTS = {"postgresql": ("postgres", 5432), "redis": ("redis", 6379)}
+# The telemetry console (`tracemart console`): not a shop service, but it runs the shop's
+# image, so its variables are checked against the binary too. Its ports are the binary's
+# defaults (TRACEMART_CONSOLE_PORT, TRACEMART_OTLP_GRPC_PORT, TRACEMART_OTLP_HTTP_PORT).
+CONSOLE = "console"
+CONSOLE_PORTS = {"http": 8090, "otlp-grpc": 4317, "otlp-http": 4318}
+CONSOLE_MAX_MIB_DEFAULT = 256
+CONSOLE_EXPORTER = "otlphttp/console"
+CONSOLE_OTLP_HTTP = "http://console:4318"
+# The pod `scripts/validate.sh` runs `tracemart validate` in: it reads the console's API
+# and the frontend.
+VALIDATE_POD = "load-generator"
 WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"}
 
 # Stable attribute name -> the old name Coralogix APM reads, copied by transform/semconv.
@@ -229,6 +242,124 @@ def check_manifests(services_doc: dict, docs: list[dict]) -> list[str]:
         if kind == "Deployment" and doc["metadata"].get("labels", {}).get("app.kubernetes.io/component") == "service":
             if name not in names:
                 problems.append(f"Deployment {name} runs a service the binary does not have")
+        elif kind in WORKLOAD_KINDS and name not in names:
+            # The other components that run the shop's binary (the console): only variables
+            # it reads.
+            for c in pod_spec(doc)["containers"]:
+                if c["name"] != "tracemart":
+                    continue
+                env_names, env_problems = container_env_names(c, docs)
+                problems.extend(f"{kind} {name}: {p}" for p in env_problems)
+                for var in sorted(env_names - environment - NOT_YET_READ):
+                    problems.append(f"{kind} {name}: sets {var}, which the binary does not read")
+    return problems
+
+
+def mebibytes(quantity: object) -> float:
+    """A Kubernetes memory quantity in MiB (512Mi, 1Gi, 500M, 1073741824)."""
+    text = str(quantity)
+    units = {"Ki": 1 / 1024, "Mi": 1, "Gi": 1024, "Ti": 1024**2, "k": 1e3 / 2**20, "M": 1e6 / 2**20, "G": 1e9 / 2**20}
+    for suffix, factor in units.items():
+        if text.endswith(suffix):
+            return float(text[: -len(suffix)]) * factor
+    return float(text) / 2**20
+
+
+def env_value(item: dict, docs: list[dict]) -> str | None:
+    """The value an env entry resolves to: inline, or a key of a ConfigMap in the manifests."""
+    if "value" in item:
+        return str(item["value"])
+    ref = (item.get("valueFrom") or {}).get("configMapKeyRef")
+    if ref:
+        return config_maps(docs).get(ref["name"], {}).get(ref["key"])
+    return None
+
+
+def check_console(services_doc: dict, docs: list[dict]) -> list[str]:
+    """The console: its command, ports, probes, memory, where its panels point, the
+    NetworkPolicies of its traffic, and the collector exporting to it."""
+    problems: list[str] = []
+    objects = index(docs)
+    policies = [d for d in docs if d and d["kind"] == "NetworkPolicy"]
+    by_name = {s["name"]: s for s in services_doc["services"]}
+    urls = {f"http://{s['name']}:{s['port']}": s for s in services_doc["services"]}
+    dep = objects.get(("Deployment", CONSOLE))
+    if dep is None:
+        return ["no Deployment console"]
+    where = "console"
+    if dep["metadata"].get("labels", {}).get("app.kubernetes.io/component") == "service":
+        problems.append(f"{where}: labelled a shop service (app.kubernetes.io/component=service)")
+    spec = pod_spec(dep)
+    containers = [c for c in spec["containers"] if c["name"] == "tracemart"]
+    if len(containers) != 1:
+        return problems + [f"{where}: Deployment has no container named tracemart"]
+    c = containers[0]
+    if c.get("args") != [CONSOLE] and (c.get("command") or [])[-1:] != [CONSOLE]:
+        problems.append(f"{where}: container runs {c.get('command', [])} {c.get('args')}, not `tracemart console`")
+    ports = {p.get("name"): p.get("containerPort") for p in c.get("ports") or []}
+    if ports != CONSOLE_PORTS:
+        problems.append(f"{where}: container ports {ports}, the console listens on {CONSOLE_PORTS}")
+    for probe in ("readinessProbe", "livenessProbe"):
+        target = probe_target(c.get(probe))
+        if target is None or target[0] != "/api/stats":
+            problems.append(f"{where}: {probe} is not GET /api/stats (the console has no /health)")
+        elif not _port_matches(target[1], c, CONSOLE_PORTS["http"]):
+            problems.append(f"{where}: {probe} does not target port {CONSOLE_PORTS['http']}")
+    if spec.get("enableServiceLinks") is not False:
+        problems.append(f"{where}: enableServiceLinks must be false")
+
+    env = {e["name"]: e for e in c.get("env") or []}
+    max_mib = env_value(env["TRACEMART_CONSOLE_MAX_MIB"], docs) if "TRACEMART_CONSOLE_MAX_MIB" in env else None
+    max_mib = float(max_mib) if max_mib else CONSOLE_MAX_MIB_DEFAULT
+    limit = ((c.get("resources") or {}).get("limits") or {}).get("memory")
+    if limit is None or mebibytes(limit) <= max_mib * 1.5:
+        problems.append(f"{where}: memory limit {limit} leaves no room above the store's {max_mib:g} MiB")
+    labels = dep["spec"]["template"]["metadata"]["labels"]
+    for var, wanted in (("TRACEMART_URL", None), ("LOAD_GENERATOR_URL", "load-generator")):
+        if var not in env:
+            problems.append(f"{where}: gets no {var} (its {'scenario' if wanted is None else 'load'} panel)")
+            continue
+        if not (env[var].get("valueFrom") or {}).get("configMapKeyRef"):
+            problems.append(f"{where}: {var} does not come from ConfigMap {CONFIG_MAP}")
+        value = env_value(env[var], docs)
+        svc = urls.get(value or "")
+        if svc is None or (wanted and svc["name"] != wanted):
+            problems.append(f"{where}: {var}={value!r} is not the URL of {wanted or 'a shop service'}")
+            continue
+        if not allows(policies, svc["name"], labels, svc["port"]):
+            problems.append(f"{where}: no NetworkPolicy lets it call {svc['name']} on port {svc['port']}")
+
+    collector = objects.get(("Deployment", "otel-collector"))
+    if collector is not None:
+        source = collector["spec"]["template"]["metadata"]["labels"]
+        for port in (CONSOLE_PORTS["otlp-grpc"], CONSOLE_PORTS["otlp-http"]):
+            if not allows(policies, CONSOLE, source, port):
+                problems.append(f"{where}: no NetworkPolicy lets the collector send OTLP to console:{port}")
+    runner = objects.get(("Deployment", VALIDATE_POD))
+    if runner is not None and VALIDATE_POD in by_name:
+        source = runner["spec"]["template"]["metadata"]["labels"]
+        if not allows(policies, CONSOLE, source, CONSOLE_PORTS["http"]):
+            problems.append(f"{where}: no NetworkPolicy lets {VALIDATE_POD} (scripts/validate.sh) read console:{CONSOLE_PORTS['http']}")
+
+    svc_obj = objects.get(("Service", CONSOLE))
+    if svc_obj is None:
+        problems.append(f"{where}: no Service named console")
+    else:
+        sports = {p.get("port"): p.get("targetPort", p.get("port")) for p in svc_obj["spec"].get("ports") or []}
+        for name, port in CONSOLE_PORTS.items():
+            if port not in sports:
+                problems.append(f"{where}: Service has no port {port} ({name})")
+            elif not _port_matches(sports[port], c, port):
+                problems.append(f"{where}: Service port {port} targets {sports[port]}, not the container's {port}")
+        if svc_obj["spec"].get("selector") != dep["spec"]["selector"].get("matchLabels"):
+            problems.append(f"{where}: Service selector does not match the Deployment's pods")
+
+    found = find_config_map(docs, "otel-collector-config")
+    if found is not None and "config.yaml" in found[1]:
+        exporters = (yaml.safe_load(found[1]["config.yaml"]) or {}).get("exporters") or {}
+        exp = exporters.get(CONSOLE_EXPORTER)
+        if exp is not None and exp.get("endpoint") != CONSOLE_OTLP_HTTP:
+            problems.append(f"{where}: the collector's {CONSOLE_EXPORTER} sends to {exp.get('endpoint')}, not {CONSOLE_OTLP_HTTP}")
     return problems
 
 
@@ -305,6 +436,26 @@ def check_compose(services_doc: dict, compose: dict) -> list[str]:
             problems.append(f"compose {name}: uses PostgreSQL but gets no DATABASE_URL")
         if "REDIS_URL" not in env:
             problems.append(f"compose {name}: gets no REDIS_URL (carts, and the scenario state all services share)")
+
+    console = entries.get(CONSOLE)
+    if console is None:
+        problems.append("compose: no console")
+        return problems
+    if console.get("command") != [CONSOLE]:
+        problems.append(f"compose console: command {console.get('command')}, not console")
+    env = console.get("environment") or {}
+    for var in sorted(set(env) - environment - NOT_YET_READ):
+        problems.append(f"compose console: sets {var}, which the binary does not read")
+    urls = {f"http://{s['name']}:{s['port']}": s["name"] for s in services_doc["services"]}
+    if env.get("TRACEMART_URL") not in urls:
+        problems.append(f"compose console: TRACEMART_URL is {env.get('TRACEMART_URL')!r}, not a shop service")
+    if urls.get(env.get("LOAD_GENERATOR_URL")) != "load-generator":
+        problems.append(f"compose console: LOAD_GENERATOR_URL is {env.get('LOAD_GENERATOR_URL')!r}")
+    test = (console.get("healthcheck") or {}).get("test") or []
+    if not test or not str(test[-1]).endswith(f":{CONSOLE_PORTS['http']}/api/stats"):
+        problems.append(f"compose console: healthcheck {test} does not check /api/stats on {CONSOLE_PORTS['http']}")
+    if console.get("read_only") is not True:
+        problems.append("compose console: not read_only")
     return problems
 
 
@@ -317,7 +468,9 @@ def _signal(pipeline_id: str) -> str:
     return pipeline_id.split("/")[0]
 
 
-def check_collector(config: dict, *, kubernetes: bool = True, coralogix: bool = False) -> list[str]:
+def check_collector(config: dict, *, kubernetes: bool = True, coralogix: bool = False, console: bool = False) -> list[str]:
+    """console: the configuration must send a copy of every signal to the console (optional
+    in general; when the exporter is there it must be complete either way)."""
     problems: list[str] = []
     defined = {kind: set((config.get(kind) or {}).keys()) for kind in KINDS}
     pipelines = (config.get("service") or {}).get("pipelines") or {}
@@ -384,6 +537,17 @@ def check_collector(config: dict, *, kubernetes: bool = True, coralogix: bool = 
     for new, old in SEMCONV_COPIES.items():
         if f'set(attributes["{old}"], attributes["{new}"])' not in statements:
             problems.append(f"transform/semconv does not copy {new} to {old}")
+
+    exp = (config.get("exporters") or {}).get(CONSOLE_EXPORTER)
+    if exp is None:
+        if console:
+            problems.append(f"no {CONSOLE_EXPORTER} exporter (a copy of everything for the console)")
+    else:
+        if (exp or {}).get("endpoint") != CONSOLE_OTLP_HTTP:
+            problems.append(f"{CONSOLE_EXPORTER}: endpoint {(exp or {}).get('endpoint')!r}, the console is {CONSOLE_OTLP_HTTP}")
+        for signal in ("traces", "metrics", "logs"):
+            if CONSOLE_EXPORTER not in ((pipelines.get(signal) or {}).get("exporters") or []):
+                problems.append(f"pipeline {signal}: does not export to {CONSOLE_EXPORTER}")
 
     if coralogix:
         exp = (config.get("exporters") or {}).get("coralogix")

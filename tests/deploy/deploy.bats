@@ -26,8 +26,9 @@ setup() {
   called '^k3s ctr images import -'
   called '^kubectl apply -f .*/manifests.yaml'
   not_called '^docker push'
-  # every shop service, Redis and the collector, and PostgreSQL
-  [ "$(count_calls 'rollout status deployment/')" -eq $((SERVICES + 2)) ]
+  # every shop service, Redis, the collector and the console, and PostgreSQL
+  [ "$(count_calls 'rollout status deployment/')" -eq $((SERVICES + 3)) ]
+  called 'rollout status deployment/console'
   called 'rollout status statefulset/postgres --timeout=180s'
   called 'rollout status deployment/checkout'
   grep -q '^tracemart:t1$' "$FAKE_STATE/applied-image"
@@ -85,6 +86,7 @@ setup() {
   [ "$status" -ne 0 ]
   [[ $output == *"some services do not run tracemart:t6"* ]]
   [[ $output == *"frontend runs tracemart:old"* ]]
+  [[ $output == *"console runs tracemart:old"* ]]
 }
 
 @test "deploy twice with the same tag converges" {

@@ -25,8 +25,20 @@ def load(name: str) -> dict:
 
 @pytest.mark.parametrize("name", sorted(CONFIGS))
 def test_collector_configuration_is_complete(name):
-    problems = check_collector(load(name), kubernetes=name != "compose", coralogix=name == "coralogix")
+    problems = check_collector(load(name), kubernetes=name != "compose", coralogix=name == "coralogix", console=True)
     assert problems == []
+
+
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_the_console_exporter_is_optional(name):
+    """Removing otlphttp/console as the comments say leaves a complete configuration."""
+    config = copy.deepcopy(load(name))
+    del config["exporters"]["otlphttp/console"]
+    for pipeline in config["service"]["pipelines"].values():
+        pipeline["exporters"] = [e for e in pipeline["exporters"] if e != "otlphttp/console"]
+    assert check_collector(config, kubernetes=name != "compose", coralogix=name == "coralogix") == []
+    problems = check_collector(config, kubernetes=name != "compose", coralogix=name == "coralogix", console=True)
+    assert any("no otlphttp/console exporter" in p for p in problems), problems
 
 
 def test_every_configuration_copies_the_same_attributes():
@@ -79,6 +91,15 @@ def test_undefined_component_and_literal_key_are_caught():
     problems = check_collector(config, coralogix=True)
     assert any("resourcedetection is not defined" in p for p in problems), problems
     assert any("private_key" in p for p in problems), problems
+
+
+def test_a_pipeline_without_the_console_and_a_wrong_endpoint_are_caught():
+    config = copy.deepcopy(load("otlp"))
+    config["service"]["pipelines"]["logs"]["exporters"].remove("otlphttp/console")
+    config["exporters"]["otlphttp/console"]["endpoint"] = "http://console:8090"
+    problems = check_collector(config, console=True)
+    assert any("pipeline logs: does not export to otlphttp/console" in p for p in problems), problems
+    assert any("otlphttp/console: endpoint 'http://console:8090'" in p for p in problems), problems
 
 
 def test_a_variable_the_deployment_does_not_set_is_caught():

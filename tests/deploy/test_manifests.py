@@ -6,7 +6,7 @@ from __future__ import annotations
 import importlib.util
 
 import yaml
-from checks import check_compose, check_manifests, check_workloads, find_config_map, index, pod_spec
+from checks import check_compose, check_console, check_manifests, check_workloads, find_config_map, index, pod_spec
 from conftest import OVERLAYS, ROOT, render
 
 
@@ -39,10 +39,17 @@ def test_generated_files_are_current(services_doc):
     assert stale == [], "run scripts/gen-manifests.py and commit the result"
 
 
+def test_the_console_is_deployed_with_the_shop(services_doc, overlay):
+    assert check_console(services_doc, render(overlay)) == []
+
+
 def test_k3s_never_pulls_the_shop_image():
+    shop_image = 0
     for doc in render("k3s"):
-        if doc["kind"] == "Deployment" and doc["metadata"]["labels"].get("app.kubernetes.io/component") == "service":
+        if doc["kind"] == "Deployment" and pod_spec(doc)["containers"][0]["image"].startswith("tracemart:"):
+            shop_image += 1
             assert pod_spec(doc)["containers"][0]["imagePullPolicy"] == "Never", doc["metadata"]["name"]
+    assert shop_image > 12  # the services and the console
 
 
 # --- a disagreement is caught -------------------------------------------------------------
@@ -135,6 +142,56 @@ def test_compose_drift_is_caught(services_copy):
     problems = check_compose(services_copy, compose)
     assert any("no service payment" in p for p in problems), problems
     assert any("does not check port 1" in p for p in problems), problems
+
+
+def test_console_drift_is_caught(services_doc):
+    docs = render("coralogix")
+    objects = index(docs)
+    container = pod_spec(objects[("Deployment", "console")])["containers"][0]
+    container["env"].append({"name": "TRACEMART_CONSOLE_PORTS", "value": "8090"})
+    container["resources"]["limits"]["memory"] = "256Mi"
+    container["livenessProbe"]["httpGet"]["path"] = "/health"
+    container["args"] = ["serve", "console"]
+    frontend = next(d for d in docs if d["kind"] == "NetworkPolicy" and d["metadata"]["name"] == "allow-frontend")
+    for rule in frontend["spec"]["ingress"]:
+        rule["from"] = [p for p in rule["from"] if p["podSelector"]["matchLabels"]["app.kubernetes.io/name"] != "console"]
+    console_policy = next(d for d in docs if d["kind"] == "NetworkPolicy" and d["metadata"]["name"] == "allow-console")
+    console_policy["spec"]["ingress"] = console_policy["spec"]["ingress"][:1]
+    problems = check_manifests(services_doc, docs)
+    assert any("Deployment console: sets TRACEMART_CONSOLE_PORTS, which the binary does not read" in p for p in problems), problems
+    problems = check_console(services_doc, docs)
+    assert any("memory limit 256Mi" in p for p in problems), problems
+    assert any("livenessProbe is not GET /api/stats" in p for p in problems), problems
+    assert any("not `tracemart console`" in p for p in problems), problems
+    assert any("no NetworkPolicy lets it call frontend on port 8018" in p for p in problems), problems
+    assert any("no NetworkPolicy lets load-generator (scripts/validate.sh) read console:8090" in p for p in problems), problems
+
+
+def test_console_pointed_elsewhere_is_caught(services_copy):
+    docs = render("k3s")
+    frontend = next(s for s in services_copy["services"] if s["name"] == "frontend")
+    frontend["port"] = 8118
+    config = find_config_map(docs, "otel-collector-config")[1]
+    config["config.yaml"] = config["config.yaml"].replace("http://console:4318", "http://console:4319")
+    problems = check_console(services_copy, docs)
+    assert any("TRACEMART_URL='http://frontend:8018' is not the URL of a shop service" in p for p in problems), problems
+    assert any("sends to http://console:4319" in p for p in problems), problems
+    without = [d for d in docs if (d["kind"], d["metadata"]["name"]) != ("Deployment", "console")]
+    assert check_console(services_copy, without) == ["no Deployment console"]
+
+
+def test_compose_console_drift_is_caught(services_doc):
+    compose = yaml.safe_load((ROOT / "deploy" / "compose.yaml").read_text())
+    console = compose["services"]["console"]
+    console["environment"]["LOAD_GENERATOR_URL"] = "http://frontend:8018"
+    console["environment"]["CONSOLE_URL"] = "http://console:8090"
+    console["healthcheck"]["test"][-1] = "8090"
+    problems = check_compose(services_doc, compose)
+    assert any("compose console: LOAD_GENERATOR_URL" in p for p in problems), problems
+    assert any("compose console: sets CONSOLE_URL" in p for p in problems), problems
+    assert any("compose console: healthcheck" in p for p in problems), problems
+    del compose["services"]["console"]
+    assert "compose: no console" in check_compose(services_doc, compose)
 
 
 def referenced_secrets(docs):

@@ -25,15 +25,45 @@ setup() {
   called 'exec deploy/load-generator -c tracemart -- tracemart health --timeout 3 http://frontend:8018/health'
   called 'port-forward svc/load-generator '"$PORT"':8010'
   called 'logs deploy/otel-collector --since=5m'
+  called 'exec deploy/load-generator -c tracemart -- tracemart health --timeout 3 http://console:8090/api/stats'
+  called 'exec deploy/load-generator -c tracemart -- tracemart validate --console http://console:8090 --shop http://frontend:8018 --wait 90s$'
   [[ $output == *"journeys succeeded"* ]]
-  [[ $output == *"no validate command"* ]]
+  [[ $output == *"trace depth"*"9 levels"* ]] # the table
+  [[ $output == *"ok   tracemart validate: every check passed"* ]]
   [[ $output == *"is healthy"* ]]
 }
 
-@test "validate runs tracemart validate in the cluster when the image has it" {
-  FAKE_HAS_VALIDATE=1 run "$ROOT/scripts/validate.sh" --skip-traffic -- --since 5m
+@test "validate passes its arguments after -- to tracemart validate, replacing a default of the same name" {
+  run "$ROOT/scripts/validate.sh" --skip-traffic -- --expect core --wait=5m
   [ "$status" -eq 0 ]
-  called 'exec deploy/load-generator -c tracemart -- tracemart validate --since 5m'
+  called 'tracemart validate --console http://console:8090 --shop http://frontend:8018 --expect core --wait=5m$'
+  not_called 'wait 90s'
+}
+
+@test "validate fails loudly with the table when tracemart validate finds problems" {
+  FAKE_VALIDATE_FAIL=1 run "$ROOT/scripts/validate.sh" --skip-traffic
+  [ "$status" -ne 0 ]
+  called 'exec deploy/load-generator -c tracemart -- tracemart validate --console http://console:8090'
+  [[ $output == *"trace depth                                  FAIL   3 levels"* ]] # the table
+  [[ $output == *"2 of 4 checks failed"* ]]
+  [[ $output == *"FAIL tracemart validate failed: trace depth, logs carry trace ids"* ]]
+  [[ $output == *"port-forward svc/console 8090"* ]]
+  [[ $output == *"1 check(s) failed"* ]]
+  [[ $output != *"is healthy"* ]]
+}
+
+@test "validate fails when the console does not answer, without running tracemart validate" {
+  FAKE_HEALTH_FAIL=console run "$ROOT/scripts/validate.sh" --skip-traffic
+  [ "$status" -ne 0 ]
+  [[ $output == *"load-generator cannot read the console at http://console:8090/api/stats"* ]]
+  not_called 'tracemart validate'
+}
+
+@test "validate --skip-telemetry runs neither the collector check nor tracemart validate" {
+  run "$ROOT/scripts/validate.sh" --skip-traffic --skip-telemetry
+  [ "$status" -eq 0 ]
+  not_called 'logs deploy/otel-collector'
+  not_called 'console:8090|tracemart validate'
 }
 
 @test "validate fails on an unhealthy service and names it" {
