@@ -115,6 +115,7 @@ async fn blackfriday_follows_the_schedule_on_demo_traffic_and_spares_baseline() 
     let mut baseline_errors = 0;
     let mut baseline_total = 0;
     let mut baseline_during = Vec::new();
+    let mut step0_p50: Option<Duration> = None;
     for (step, (from_minute, delay_ms, rate)) in table.iter().enumerate() {
         let now = shop::scenario::state::now_ms();
         let started_at = now - ((from_minute + 0.05) * 60_000.0 / SPEED) as i64;
@@ -130,7 +131,7 @@ async fn blackfriday_follows_the_schedule_on_demo_traffic_and_spares_baseline() 
         let (demo, base) = tokio::join!(
             burst(
                 &shop,
-                (n, 100),
+                (n, 40),
                 Method::GET,
                 ServiceName::ProductCatalog,
                 "/products/recommendations?product_id=3",
@@ -168,9 +169,11 @@ async fn blackfriday_follows_the_schedule_on_demo_traffic_and_spares_baseline() 
             min >= delay,
             "step {step}: fastest {min:?} under the {delay:?} delay"
         );
+        // The added delay on top of what the route takes at step 0 on this machine.
+        let reference = *step0_p50.get_or_insert(p50);
         assert!(
-            p50 < delay + Duration::from_millis(400),
-            "step {step}: median {p50:?} far above {delay:?}"
+            p50 <= reference + delay + Duration::from_millis(300),
+            "step {step}: median {p50:?}, step 0 median {reference:?}, delay {delay:?}"
         );
         for t in &base {
             baseline_total += 1;

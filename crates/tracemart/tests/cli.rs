@@ -102,7 +102,7 @@ impl Shop {
     }
 
     fn wait_ready(&self, client: &reqwest::blocking::Client) {
-        let deadline = Instant::now() + Duration::from_secs(30);
+        let deadline = Instant::now() + Duration::from_secs(90);
         for (_, port) in &self.ports {
             loop {
                 let ok = client
