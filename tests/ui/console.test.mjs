@@ -129,6 +129,8 @@ async function main() {
     assert.ok(rows >= (EXPECTED.length || 12), `a row per service and traffic type (${rows})`);
     const types = await page.$$eval('#red-table .tt', els => [...new Set(els.map(e => e.textContent))]);
     assert.ok(types.includes('baseline') && types.includes('demo'), `split by traffic.type (${types.join(', ')})`);
+    // the trend lines start after a few refreshes
+    await page.waitForSelector('#red-table .spark polyline', { timeout: 8_000 }).catch(() => {});
     await shot('services');
   });
 
