@@ -8,7 +8,7 @@
 
 import { chromium } from 'playwright-core';
 import assert from 'node:assert/strict';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
@@ -76,6 +76,8 @@ async function main() {
     assert.equal(r.status, 200, 'GET / answers 200');
     assert.ok(html.includes('id="waterfall"') && html.includes('data-scenario'),
       'GET / is the current console page: this binary embeds an older one (rebuild it, or run with UI_FROM_SOURCE=1)');
+    const source = await readFile(path.join(here, '../../crates/console/src/ui/index.html'), 'utf8').catch(() => null);
+    if (source !== null && source !== html) log('  note: the page served differs from crates/console/src/ui/index.html (the binary predates the last edit: rebuild, or UI_FROM_SOURCE=1)');
     const s = await api('/api/summary');
     assert.equal(s.status, 200, 'GET /api/summary answers 200');
     const sc = await api('/api/shop/scenarios');
