@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every check and test of the project: format, lints, unit and integration tests against
-# a real PostgreSQL and Redis, and the deployment checks (scripts/check-deploy.sh). Starts them when they are installed but stopped, installs them
+# a real PostgreSQL and Redis, the deployment checks (scripts/check-deploy.sh) and the console's
+# page in headless Chromium (tests/ui/run.sh, which installs Chromium when it can). Starts them when they are installed but stopped, installs them
 # (Debian/Ubuntu, as root) when they are missing, and otherwise says what to do.
 #   scripts/test.sh [extra cargo-nextest arguments]
 # Environment: TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres),
@@ -90,3 +91,5 @@ fi
 say "deployment checks (manifests against the binary, collector, Dockerfile, scripts)"
 cargo build --quiet -p tracemart
 scripts/check-deploy.sh
+say "console UI in headless Chromium (tests/ui/run.sh)"
+tests/ui/run.sh
