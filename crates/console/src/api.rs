@@ -151,54 +151,37 @@ async fn forward(
     }
 }
 
-async fn shop_proxy(
-    State(proxy): State<Proxy>,
-    Path(rest): Path<String>,
-    method: http::Method,
-    uri: http::Uri,
-    body: axum::body::Bytes,
-) -> Response {
-    let base = proxy
-        .targets
-        .read()
-        .unwrap_or_else(|e| e.into_inner())
-        .shop
-        .clone();
-    // Only the scenario API is reachable through the console.
-    if !(rest == "scenarios" || rest.starts_with("scenarios/")) {
-        return (StatusCode::NOT_FOUND, Json(json!({"error": {"code": "route_not_found", "message": "only /api/shop/scenarios… is proxied"}}))).into_response();
+/// The shop's routes the pages may reach: the scenario API on any service, the load
+/// generator's admin API.
+fn allowed(target: &str, rest: &str) -> bool {
+    match target {
+        "shop" => rest == "scenarios" || rest.starts_with("scenarios/"),
+        "load" => matches!(
+            rest,
+            "status" | "start" | "stop" | "rate" | "users" | "profile"
+        ),
+        _ => false,
     }
-    forward(
-        &proxy,
-        base,
-        rest,
-        method,
-        uri.query().map(str::to_owned),
-        body,
-        true,
-    )
-    .await
 }
 
-async fn load_proxy(
+async fn proxied(
     State(proxy): State<Proxy>,
-    Path(rest): Path<String>,
+    Path((target, rest)): Path<(String, String)>,
     method: http::Method,
     uri: http::Uri,
     body: axum::body::Bytes,
 ) -> Response {
-    let base = proxy
-        .targets
-        .read()
-        .unwrap_or_else(|e| e.into_inner())
-        .load
-        .clone();
-    if !matches!(
-        rest.as_str(),
-        "status" | "start" | "stop" | "rate" | "users" | "profile"
-    ) {
-        return (StatusCode::NOT_FOUND, Json(json!({"error": {"code": "route_not_found", "message": "not a load-generator route"}}))).into_response();
+    if !allowed(&target, &rest) {
+        return (StatusCode::NOT_FOUND, Json(json!({"error": {"code": "route_not_found", "message": "not a route the console forwards"}}))).into_response();
     }
+    let (base, token) = {
+        let t = proxy.targets.read().unwrap_or_else(|e| e.into_inner());
+        if target == "shop" {
+            (t.shop.clone(), true)
+        } else {
+            (t.load.clone(), false)
+        }
+    };
     forward(
         &proxy,
         base,
@@ -206,14 +189,13 @@ async fn load_proxy(
         method,
         uri.query().map(str::to_owned),
         body,
-        false,
+        token,
     )
     .await
 }
 
 pub fn proxy_router(proxy: Proxy) -> axum::Router {
     axum::Router::new()
-        .route("/api/shop/{*rest}", axum::routing::any(shop_proxy))
-        .route("/api/load/{*rest}", axum::routing::any(load_proxy))
+        .route("/api/{target}/{*rest}", axum::routing::any(proxied))
         .with_state(proxy)
 }

@@ -38,37 +38,7 @@ async fn the_analysis_matches_what_the_shop_sent() {
     })
     .await;
     // Some journeys, then everything flushed.
-    shop.send_json(
-        reqwest::Method::PUT,
-        ServiceName::LoadGenerator,
-        "/rate",
-        &json!({"journeys_per_second": 20.0}),
-    )
-    .await;
-    shop.send_json(
-        reqwest::Method::POST,
-        ServiceName::LoadGenerator,
-        "/start",
-        &json!({}),
-    )
-    .await;
-    eventually("a few checkouts", Duration::from_secs(30), || async {
-        let (_, s) = shop.get(ServiceName::LoadGenerator, "/status").await;
-        (s["journeys"]["checkout"]["succeeded"].as_u64().unwrap_or(0) >= 3).then_some(())
-    })
-    .await;
-    shop.send_json(
-        reqwest::Method::POST,
-        ServiceName::LoadGenerator,
-        "/stop",
-        &json!({}),
-    )
-    .await;
-    eventually("journeys to finish", Duration::from_secs(20), || async {
-        let (_, s) = shop.get(ServiceName::LoadGenerator, "/status").await;
-        (s["in_flight"] == 0).then_some(())
-    })
-    .await;
+    shop.run_journeys(3).await;
     let sent = spans(&shop.sink);
     shop.stop().await; // flushes every exporter
 
@@ -396,6 +366,23 @@ async fn the_pages_reach_the_scenario_and_load_apis_through_the_console() {
             .expect("get")
             .status(),
         404
+    );
+    assert_eq!(
+        http.get(format!("{api}/api/other/status"))
+            .send()
+            .await
+            .expect("get")
+            .status(),
+        404
+    );
+    // The console's own API is still its own.
+    assert_eq!(
+        http.get(format!("{api}/api/stats"))
+            .send()
+            .await
+            .expect("get")
+            .status(),
+        200
     );
     shop.stop().await;
     c.stop();

@@ -12,55 +12,6 @@ use shop::{Database, ServiceName};
 use sqlx::Row as _;
 use support::*;
 
-/// Runs journeys until at least one checkout and one browse have succeeded, then stops the
-/// load and waits for every span to be exported.
-async fn run_journeys(shop: &TestShop) {
-    let (status, _) = shop
-        .send_json(
-            reqwest::Method::PUT,
-            ServiceName::LoadGenerator,
-            "/rate",
-            &serde_json::json!({"journeys_per_second": 20.0}),
-        )
-        .await;
-    assert_eq!(status, 200);
-    let (status, _) = shop
-        .send_json(
-            reqwest::Method::POST,
-            ServiceName::LoadGenerator,
-            "/start",
-            &serde_json::json!({}),
-        )
-        .await;
-    assert_eq!(status, 200);
-    eventually(
-        "a successful checkout and browse journey",
-        Duration::from_secs(60),
-        || async {
-            let (_, s) = shop.get(ServiceName::LoadGenerator, "/status").await;
-            let ok = |k: &str| s["journeys"][k]["succeeded"].as_u64().unwrap_or(0);
-            (ok("checkout") >= 2 && ok("browse") >= 2).then_some(())
-        },
-    )
-    .await;
-    shop.send_json(
-        reqwest::Method::POST,
-        ServiceName::LoadGenerator,
-        "/stop",
-        &serde_json::json!({}),
-    )
-    .await;
-    eventually(
-        "journeys in flight to finish",
-        Duration::from_secs(30),
-        || async {
-            let (_, s) = shop.get(ServiceName::LoadGenerator, "/status").await;
-            (s["in_flight"].as_u64() == Some(0)).then_some(())
-        },
-    )
-    .await;
-}
-
 /// The complete traces whose root is a successful journey of `kind`.
 fn journey_traces(shop: &TestShop, kind: &str) -> Vec<Vec<Span>> {
     let all = spans(&shop.sink);
@@ -117,7 +68,7 @@ async fn checkout_is_one_connected_trace_across_eleven_services() {
         (shop.get(ServiceName::ProductCatalog, "/ready").await.0 == 200).then_some(())
     })
     .await;
-    run_journeys(&shop).await;
+    shop.run_journeys(2).await;
 
     let checkouts = eventually(
         "a complete checkout trace",
@@ -475,7 +426,7 @@ fn sqlite_spans_under(trace: &[Span], service: &str) -> bool {
 async fn the_embedded_stores_run_the_same_flows_with_sqlite_spans() {
     let (database, dir) = temp_sqlite();
     let shop = TestShop::start(test_config(database.clone(), None));
-    run_journeys(&shop).await;
+    shop.run_journeys(2).await;
     let checkouts = eventually(
         "a complete embedded checkout trace",
         Duration::from_secs(10),

@@ -432,6 +432,55 @@ impl TestShop {
         .await
     }
 
+    /// Runs journeys at 20 a second until `checkouts` checkouts (and as many browse journeys)
+    /// have succeeded, then stops the load and waits for the journeys in flight.
+    pub async fn run_journeys(&self, checkouts: u64) {
+        let (status, _) = self
+            .send_json(
+                reqwest::Method::PUT,
+                ServiceName::LoadGenerator,
+                "/rate",
+                &serde_json::json!({"journeys_per_second": 20.0}),
+            )
+            .await;
+        assert_eq!(status, 200);
+        let (status, _) = self
+            .send_json(
+                reqwest::Method::POST,
+                ServiceName::LoadGenerator,
+                "/start",
+                &serde_json::json!({}),
+            )
+            .await;
+        assert_eq!(status, 200);
+        eventually(
+            "successful checkout and browse journeys",
+            Duration::from_secs(60),
+            || async {
+                let (_, s) = self.get(ServiceName::LoadGenerator, "/status").await;
+                let ok = |k: &str| s["journeys"][k]["succeeded"].as_u64().unwrap_or(0);
+                (ok("checkout") >= checkouts && ok("browse") >= checkouts).then_some(())
+            },
+        )
+        .await;
+        self.send_json(
+            reqwest::Method::POST,
+            ServiceName::LoadGenerator,
+            "/stop",
+            &serde_json::json!({}),
+        )
+        .await;
+        eventually(
+            "journeys in flight to finish",
+            Duration::from_secs(30),
+            || async {
+                let (_, s) = self.get(ServiceName::LoadGenerator, "/status").await;
+                (s["in_flight"].as_u64() == Some(0)).then_some(())
+            },
+        )
+        .await;
+    }
+
     /// Switches a scenario through the control API of `frontend`.
     pub async fn set_scenario(&self, name: &str, body: serde_json::Value) -> serde_json::Value {
         let (status, answer) = self
