@@ -98,6 +98,8 @@ pub struct TestShop {
     pub shop: Option<RunningShop>,
     pub sink: MemorySink,
     pub http: reqwest::Client,
+    /// The shop's Redis and namespace, to remove its scenario keys at the end.
+    redis: Option<(String, String)>,
 }
 
 impl TestShop {
@@ -123,9 +125,14 @@ impl TestShop {
             .into_iter()
             .map(|s| (s, SocketAddr::from(([127, 0, 0, 1], 0))))
             .collect();
+        let redis = config
+            .redis_url
+            .clone()
+            .map(|url| (url, config.namespace.clone()));
         let shop = shop::start(config, &hub, &listen).expect("shop starts");
         Self {
             shop: Some(shop),
+            redis,
             sink,
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(15))
@@ -194,6 +201,17 @@ impl TestShop {
             tokio::task::spawn_blocking(move || shop.shutdown())
                 .await
                 .expect("shutdown");
+        }
+        // Leave nothing behind in the shared Redis (best effort: it may be the one cut off).
+        if let Some((url, namespace)) = self.redis.take()
+            && let Ok(client) = redis::Client::open(url)
+            && let Ok(mut c) = client.get_multiplexed_async_connection().await
+        {
+            let _: redis::RedisResult<()> = redis::cmd("DEL")
+                .arg(format!("{namespace}:scenarios:state"))
+                .arg(format!("{namespace}:scenarios:history"))
+                .query_async(&mut c)
+                .await;
         }
     }
 }
