@@ -33,10 +33,7 @@ async fn the_analysis_matches_what_the_shop_sent() {
         Settings::default(),
         Some(&format!("http://{}", c.otlp_http)),
     );
-    eventually("ready", Duration::from_secs(20), || async {
-        (shop.get(ServiceName::Inventory, "/ready").await.0 == 200).then_some(())
-    })
-    .await;
+    shop.wait_ready(ServiceName::Inventory).await;
     // Some journeys, then everything flushed.
     shop.run_journeys(3).await;
     let sent = spans(&shop.sink);

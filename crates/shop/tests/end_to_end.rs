@@ -64,10 +64,7 @@ async fn checkout_is_one_connected_trace_across_eleven_services() {
         Some(redis_url()),
     );
     let shop = TestShop::start(config);
-    eventually("product-catalog ready", Duration::from_secs(20), || async {
-        (shop.get(ServiceName::ProductCatalog, "/ready").await.0 == 200).then_some(())
-    })
-    .await;
+    shop.wait_ready(ServiceName::ProductCatalog).await;
     shop.run_journeys(2).await;
 
     let checkouts = eventually(

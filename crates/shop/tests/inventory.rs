@@ -171,10 +171,7 @@ async fn stock_follows_orders_in_postgres() {
         },
         Some(redis_url()),
     ));
-    eventually("inventory ready", Duration::from_secs(20), || async {
-        (shop.get(ServiceName::Inventory, "/ready").await.0 == 200).then_some(())
-    })
-    .await;
+    shop.wait_ready(ServiceName::Inventory).await;
     stock_follows_orders(&shop).await;
     shop.stop().await;
     db.drop_now().await;
@@ -184,10 +181,7 @@ async fn stock_follows_orders_in_postgres() {
 async fn stock_follows_orders_in_sqlite() {
     let (database, dir) = temp_sqlite();
     let shop = TestShop::start(test_config(database, None));
-    eventually("inventory ready", Duration::from_secs(20), || async {
-        (shop.get(ServiceName::Inventory, "/ready").await.0 == 200).then_some(())
-    })
-    .await;
+    shop.wait_ready(ServiceName::Inventory).await;
     stock_follows_orders(&shop).await;
     shop.stop().await;
     let _ = std::fs::remove_dir_all(dir);

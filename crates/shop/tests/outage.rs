@@ -24,15 +24,6 @@ fn target(url: &str, default_port: u16) -> SocketAddr {
         .expect("socket address")
 }
 
-async fn assert_ready(shop: &TestShop, service: ServiceName) {
-    eventually(
-        &format!("{service} ready"),
-        Duration::from_secs(20),
-        || async { (shop.get(service, "/ready").await.0 == 200).then_some(()) },
-    )
-    .await;
-}
-
 async fn assert_not_ready(shop: &TestShop, service: ServiceName, reason: &str) {
     let (status, body) = shop.get(service, "/ready").await;
     assert_eq!(status, 503, "{service} /ready: {body}");
@@ -98,8 +89,8 @@ async fn postgres_outage_degrades_and_recovers() {
 
     // It comes back: the schema is created lazily and the catalogue is served.
     proxy.restore().await;
-    assert_ready(&shop, ServiceName::ProductCatalog).await;
-    assert_ready(&shop, ServiceName::Checkout).await;
+    shop.wait_ready(ServiceName::ProductCatalog).await;
+    shop.wait_ready(ServiceName::Checkout).await;
     let (status, product) = shop.get(ServiceName::Frontend, "/api/products/1").await;
     assert_eq!(status, 200, "{product}");
 
@@ -137,7 +128,7 @@ async fn postgres_outage_degrades_and_recovers() {
 
     // And recovers.
     proxy.restore().await;
-    assert_ready(&shop, ServiceName::ProductCatalog).await;
+    shop.wait_ready(ServiceName::ProductCatalog).await;
     let (status, placed) = eventually(
         "an order after recovery",
         Duration::from_secs(20),
@@ -169,7 +160,7 @@ async fn redis_outage_degrades_the_cart_only_and_recovers() {
         database,
         Some(format!("redis://{}/0", proxy.addr)),
     ));
-    assert_ready(&shop, ServiceName::Cart).await;
+    shop.wait_ready(ServiceName::Cart).await;
     let cart = format!("outage-{}", uuid::Uuid::new_v4().simple());
     let add = serde_json::json!({"product_id": 1, "quantity": 1});
     let (status, _) = shop
@@ -213,7 +204,7 @@ async fn redis_outage_degrades_the_cart_only_and_recovers() {
     assert_eq!(shop.get(ServiceName::ProductCatalog, "/ready").await.0, 200);
 
     proxy.restore().await;
-    assert_ready(&shop, ServiceName::Cart).await;
+    shop.wait_ready(ServiceName::Cart).await;
     let (status, view) = eventually(
         "the cart after recovery",
         Duration::from_secs(10),

@@ -62,10 +62,7 @@ async fn shipping_time(shop: &TestShop, t: Traced) -> Duration {
 async fn embedded_shop() -> (TestShop, std::path::PathBuf) {
     let (database, dir) = temp_sqlite();
     let shop = TestShop::start(test_config(database, None));
-    eventually("product-catalog ready", Duration::from_secs(20), || async {
-        (shop.get(ServiceName::ProductCatalog, "/ready").await.0 == 200).then_some(())
-    })
-    .await;
+    shop.wait_ready(ServiceName::ProductCatalog).await;
     (shop, dir)
 }
 
@@ -353,10 +350,7 @@ async fn slow_query_and_n_plus_one_show_in_database_spans() {
         },
         None,
     ));
-    eventually("ready", Duration::from_secs(20), || async {
-        (shop.get(ServiceName::ProductCatalog, "/ready").await.0 == 200).then_some(())
-    })
-    .await;
+    shop.wait_ready(ServiceName::ProductCatalog).await;
     let normal = listing_selects(&shop).await;
     assert_eq!(normal.len(), 1);
     let fast = duration(&normal[0]);
@@ -415,10 +409,7 @@ async fn pool_exhaustion_makes_orders_wait_and_fail() {
         },
         None,
     ));
-    eventually("ready", Duration::from_secs(20), || async {
-        (shop.get(ServiceName::Checkout, "/ready").await.0 == 200).then_some(())
-    })
-    .await;
+    shop.wait_ready(ServiceName::Checkout).await;
     let (_, product) = shop.get(ServiceName::ProductCatalog, "/products/2").await;
     let order = json!({
         "currency": "USD",
@@ -888,10 +879,7 @@ async fn scenarios_keep_applying_while_their_redis_is_away() {
         database,
         Some(format!("redis://{}/0", proxy.addr)),
     ));
-    eventually("ready", Duration::from_secs(20), || async {
-        (shop.get(ServiceName::ProductCatalog, "/ready").await.0 == 200).then_some(())
-    })
-    .await;
+    shop.wait_ready(ServiceName::ProductCatalog).await;
     let (_, status) = shop.get(ServiceName::Frontend, "/scenarios").await;
     assert_eq!(status["shared"], true, "the state lives in Redis");
     shop.set_scenario("n-plus-one", json!({})).await;

@@ -499,6 +499,16 @@ impl TestShop {
         .await;
     }
 
+    /// Waits until `service` answers `/ready` with 200.
+    pub async fn wait_ready(&self, service: ServiceName) {
+        eventually(
+            &format!("{service} ready"),
+            Duration::from_secs(20),
+            || async { (self.get(service, "/ready").await.0 == 200).then_some(()) },
+        )
+        .await;
+    }
+
     /// Switches a scenario through the control API of `frontend`.
     pub async fn set_scenario(&self, name: &str, body: serde_json::Value) -> serde_json::Value {
         let (status, answer) = self
