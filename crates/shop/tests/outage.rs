@@ -51,6 +51,7 @@ async fn assert_fails_fast(
     let started = Instant::now();
     let (status, answer) = shop.send_json(method, service, path, &body).await;
     let took = started.elapsed();
+    eprintln!("{path} failed with {status} in {took:?}");
     assert_eq!(status, 503, "{path}: {answer}");
     assert!(
         answer["error"]["code"]

@@ -8,10 +8,11 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::FutureExt as _;
+use futures::future::{BoxFuture, Shared};
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{Any, AnyPool, Transaction};
 use telemetry::{DbClient, DbFailure, DbOperation, DbSystem, ServiceTelemetry};
-use tokio::sync::OnceCell;
 
 use crate::config::Database;
 use crate::error::ApiError;
@@ -148,7 +149,27 @@ pub struct SqlDatabase {
     pool: AnyPool,
     db: DbClient,
     postgres: bool,
-    prepared: Arc<OnceCell<()>>,
+    preparation: Arc<Preparation>,
+}
+
+/// One attempt at creating the schema, shared by everyone who waits for it.
+type Attempt = Shared<BoxFuture<'static, Result<(), Arc<sqlx::Error>>>>;
+
+/// The schema is created once. While the database is down, at most one attempt runs at a
+/// time and every caller joins it, so a request never waits for more than one attempt (one
+/// acquire timeout) — not for the background's attempt and then its own.
+#[derive(Default)]
+struct Preparation {
+    done: std::sync::atomic::AtomicBool,
+    attempt: std::sync::Mutex<Option<Attempt>>,
+}
+
+impl Preparation {
+    fn current(&self) -> std::sync::MutexGuard<'_, Option<Attempt>> {
+        self.attempt
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
 
 impl SqlDatabase {
@@ -196,7 +217,7 @@ impl SqlDatabase {
             pool,
             db,
             postgres,
-            prepared: Arc::new(OnceCell::new()),
+            preparation: Arc::default(),
         })
     }
 
@@ -205,13 +226,41 @@ impl SqlDatabase {
     }
 
     /// Creates the schema and seeds the catalogue, once per process; retried on the next call
-    /// while the database is down.
+    /// while the database is down. The attempt runs as a task of its own, so a caller that
+    /// gives up never cancels a migration half-way.
     pub async fn prepare(&self) -> Result<(), StoreError> {
-        self.prepared
-            .get_or_try_init(|| isolated(schema::migrate(&self.pool, self.postgres)))
-            .await
-            .map(|_| ())
-            .map_err(StoreError::from)
+        use std::sync::atomic::Ordering;
+        let preparation = &self.preparation;
+        if preparation.done.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let attempt = preparation
+            .current()
+            .get_or_insert_with(|| {
+                let (pool, postgres) = (self.pool.clone(), self.postgres);
+                let task = tokio::spawn(isolated(
+                    async move { schema::migrate(&pool, postgres).await },
+                ));
+                async move {
+                    match task.await {
+                        Ok(result) => result.map_err(Arc::new),
+                        Err(_) => Err(Arc::new(sqlx::Error::WorkerCrashed)),
+                    }
+                }
+                .boxed()
+                .shared()
+            })
+            .clone();
+        let result = attempt.clone().await;
+        if result.is_ok() {
+            preparation.done.store(true, Ordering::Release);
+        }
+        // Finished: the next caller starts afresh (unless someone already has).
+        let mut current = preparation.current();
+        if current.as_ref().is_some_and(|a| a.ptr_eq(&attempt)) {
+            *current = None;
+        }
+        result.map_err(|e| StoreError::unavailable("database", e))
     }
 
     /// Readiness: the database answers and the schema is in place.
