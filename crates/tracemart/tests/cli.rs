@@ -7,6 +7,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::free_port;
+
+mod common;
+
 const SERVICES: [&str; 12] = [
     "LOAD_GENERATOR",
     "FRONTEND",
@@ -22,14 +26,6 @@ const SERVICES: [&str; 12] = [
     "NOTIFICATION",
 ];
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
-
 struct Shop {
     child: Child,
     env: Vec<(String, String)>,
@@ -37,9 +33,56 @@ struct Shop {
     dir: std::path::PathBuf,
 }
 
+impl AsMut<Child> for Shop {
+    fn as_mut(&mut self) -> &mut Child {
+        &mut self.child
+    }
+}
+
+/// A shop left behind by a failing test is stopped and its files removed.
+impl Drop for Shop {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The console's ports, set too so shops of parallel tests do not meet.
+const CONSOLE_PORTS: [&str; 3] = [
+    "TRACEMART_CONSOLE_PORT",
+    "TRACEMART_OTLP_GRPC_PORT",
+    "TRACEMART_OTLP_HTTP_PORT",
+];
+
 impl Shop {
+    /// `tracemart up` on fresh ports, waited for until every service is ready.
     fn start(extra_env: &[(&str, String)]) -> Shop {
-        let ports: Vec<_> = SERVICES.iter().map(|s| (*s, free_port())).collect();
+        common::start_ready(
+            "tracemart up",
+            SERVICES.len() + CONSOLE_PORTS.len(),
+            SERVICES.len(),
+            Duration::from_secs(90),
+            |ports| Shop::spawn(ports, extra_env),
+        )
+    }
+
+    /// `tracemart up` on fresh ports, not waited for.
+    fn start_unready(extra_env: &[(&str, String)]) -> Shop {
+        Shop::spawn(
+            &common::free_ports(SERVICES.len() + CONSOLE_PORTS.len()),
+            extra_env,
+        )
+    }
+
+    /// Services on the first ports, the console on the last three.
+    fn spawn(ports: &[u16], extra_env: &[(&str, String)]) -> Shop {
+        let (service_ports, console_ports) = ports.split_at(SERVICES.len());
+        let ports: Vec<_> = SERVICES
+            .iter()
+            .copied()
+            .zip(service_ports.to_vec())
+            .collect();
         let dir = std::env::temp_dir().join(format!(
             "tracemart-cli-{}-{}",
             std::process::id(),
@@ -56,13 +99,8 @@ impl Shop {
         for (s, p) in &ports {
             cmd.env(format!("{s}_PORT"), p.to_string());
         }
-        // The console's ports too, so shops of parallel tests do not meet.
-        for var in [
-            "TRACEMART_CONSOLE_PORT",
-            "TRACEMART_OTLP_GRPC_PORT",
-            "TRACEMART_OTLP_HTTP_PORT",
-        ] {
-            cmd.env(var, free_port().to_string());
+        for (var, port) in CONSOLE_PORTS.iter().zip(console_ports) {
+            cmd.env(var, port.to_string());
         }
         for (k, v) in extra_env {
             cmd.env(k, v);
@@ -101,24 +139,6 @@ impl Shop {
             .expect("port")
     }
 
-    fn wait_ready(&self, client: &reqwest::blocking::Client) {
-        let deadline = Instant::now() + Duration::from_secs(90);
-        for (_, port) in &self.ports {
-            loop {
-                let ok = client
-                    .get(format!("http://127.0.0.1:{port}/ready"))
-                    .send()
-                    .map(|r| r.status().is_success())
-                    .unwrap_or(false);
-                if ok {
-                    break;
-                }
-                assert!(Instant::now() < deadline, "port {port} not ready");
-                std::thread::sleep(Duration::from_millis(50));
-            }
-        }
-    }
-
     /// SIGTERM, then the exit status and stdout.
     fn terminate(mut self) -> (std::process::ExitStatus, String) {
         let status = Command::new("kill")
@@ -138,7 +158,6 @@ impl Shop {
         if let Some(mut o) = self.child.stdout.take() {
             let _ = o.read_to_string(&mut out);
         }
-        let _ = std::fs::remove_dir_all(&self.dir);
         (exit, out)
     }
 }
@@ -200,7 +219,6 @@ fn up_serves_a_checkout_and_sigterm_flushes_telemetry() {
         ("OTEL_LOGS_EXPORTER", "none".to_owned()),
     ]);
     let client = reqwest::blocking::Client::new();
-    shop.wait_ready(&client);
     let frontend = format!("http://127.0.0.1:{}", shop.port("FRONTEND"));
     let r = client
         .post(format!("{frontend}/api/cart/cli-cart/items"))
@@ -241,7 +259,7 @@ fn up_serves_a_checkout_and_sigterm_flushes_telemetry() {
 fn a_taken_port_is_a_clear_error() {
     let taken = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = taken.local_addr().expect("addr").port();
-    let mut shop = Shop::start(&[("CART_PORT", port.to_string())]);
+    let mut shop = Shop::start_unready(&[("CART_PORT", port.to_string())]);
     let deadline = Instant::now() + Duration::from_secs(30);
     let exit = loop {
         if let Some(s) = shop.child.try_wait().expect("wait") {
@@ -367,8 +385,6 @@ fn load_against_a_dead_target_counts_errors_and_exits_cleanly() {
 #[test]
 fn load_runs_journeys_through_a_running_shop_and_passes() {
     let shop = Shop::start(&[]);
-    let client = reqwest::blocking::Client::new();
-    shop.wait_ready(&client);
     let frontend = format!("http://127.0.0.1:{}", shop.port("FRONTEND"));
     let out = Command::new(env!("CARGO_BIN_EXE_tracemart"))
         .args([
@@ -404,7 +420,6 @@ fn load_runs_journeys_through_a_running_shop_and_passes() {
 fn validate_passes_against_a_healthy_shop() {
     let shop = Shop::start(&[("OTEL_METRIC_EXPORT_INTERVAL", "2000".to_owned())]);
     let client = reqwest::blocking::Client::new();
-    shop.wait_ready(&client);
     let loadgen = format!("http://127.0.0.1:{}", shop.port("LOAD_GENERATOR"));
     let r = client
         .put(format!("{loadgen}/rate"))

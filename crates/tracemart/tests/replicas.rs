@@ -2,17 +2,12 @@
 //! a switch made on one reaches both within 2 seconds. The CLI drives it and its history lists
 //! exactly the changes made.
 
-use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
+use common::free_port;
+
+mod common;
 
 fn redis_url() -> String {
     std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379/0".to_owned())
@@ -23,6 +18,12 @@ struct Replica {
     port: u16,
 }
 
+impl AsMut<Child> for Replica {
+    fn as_mut(&mut self) -> &mut Child {
+        &mut self.child
+    }
+}
+
 impl Drop for Replica {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -30,29 +31,33 @@ impl Drop for Replica {
     }
 }
 
+/// A replica of product-catalog on a fresh port, waited for until it is ready.
 fn replica(namespace: &str, dir: &std::path::Path, name: &str) -> Replica {
-    let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_tracemart"))
-        .args([
-            "serve",
-            "product-catalog",
-            "--host",
-            "127.0.0.1",
-            "--log-format",
-            "off",
-            "--port",
-        ])
-        .arg(port.to_string())
-        .arg("--sqlite")
-        .arg(dir.join(format!("{name}.db")))
-        .env("REDIS_URL", redis_url())
-        .env("TRACEMART_NAMESPACE", namespace)
-        .env_remove("DATABASE_URL")
-        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("spawn replica");
-    Replica { child, port }
+    common::start_ready("a replica", 1, 1, Duration::from_secs(30), |ports| {
+        let port = ports[0];
+        let child = Command::new(env!("CARGO_BIN_EXE_tracemart"))
+            .args([
+                "serve",
+                "product-catalog",
+                "--host",
+                "127.0.0.1",
+                "--log-format",
+                "off",
+                "--port",
+            ])
+            .arg(port.to_string())
+            .arg("--sqlite")
+            .arg(dir.join(format!("{name}.db")))
+            .env("REDIS_URL", redis_url())
+            .env("TRACEMART_NAMESPACE", namespace)
+            .env_remove("DATABASE_URL")
+            .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn replica");
+        Replica { child, port }
+    })
 }
 
 fn cli(url: &str, args: &[&str]) -> (bool, String) {
@@ -91,16 +96,6 @@ fn a_scenario_reaches_every_replica_within_two_seconds() {
         .build()
         .expect("client");
     for r in &replicas {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while client
-            .get(format!("http://127.0.0.1:{}/ready", r.port))
-            .send()
-            .map(|x| !x.status().is_success())
-            .unwrap_or(true)
-        {
-            assert!(Instant::now() < deadline, "replica on {} not ready", r.port);
-            std::thread::sleep(Duration::from_millis(50));
-        }
         assert!(
             probe(&client, r.port) < Duration::from_millis(800),
             "no delay before the switch"
