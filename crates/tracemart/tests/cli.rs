@@ -298,7 +298,17 @@ fn invalid_otel_settings_stop_the_start_with_the_variable_named() {
 
 #[test]
 fn serve_runs_one_service_and_health_checks_it() {
-    let port = free_port();
+    // Every service's port variable points somewhere free: only payment will listen.
+    let ports: Vec<_> = SERVICES
+        .iter()
+        .zip(common::free_ports(SERVICES.len()))
+        .map(|(s, p)| (format!("{s}_PORT"), p))
+        .collect();
+    let port = ports
+        .iter()
+        .find(|(var, _)| var == "PAYMENT_PORT")
+        .map(|(_, p)| *p)
+        .expect("payment port");
     let mut child = Command::new(env!("CARGO_BIN_EXE_tracemart"))
         .args([
             "serve",
@@ -307,26 +317,42 @@ fn serve_runs_one_service_and_health_checks_it() {
             "127.0.0.1",
             "--log-format",
             "off",
-            "--port",
         ])
-        .arg(port.to_string())
+        .envs(ports.iter().map(|(var, p)| (var, p.to_string())))
         .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
         .stdout(Stdio::null())
         .spawn()
         .expect("spawn serve");
-    let health = |target: String| {
-        Command::new(env!("CARGO_BIN_EXE_tracemart"))
-            .args(["health", &target])
+    // `tracemart health [TARGET]`: its exit status and what it printed.
+    let health = |target: Option<String>| {
+        let out = Command::new(env!("CARGO_BIN_EXE_tracemart"))
+            .arg("health")
+            .args(target)
+            .envs(ports.iter().map(|(var, p)| (var, p.to_string())))
             .output()
-            .expect("health")
-            .status
-            .success()
+            .expect("health");
+        (
+            out.status.success(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
     };
     let deadline = Instant::now() + Duration::from_secs(30);
-    while !health(port.to_string()) {
+    while !health(Some(port.to_string())).0 {
         assert!(Instant::now() < deadline, "payment did not come up");
         std::thread::sleep(Duration::from_millis(50));
     }
+    // Without a target it finds the service that runs here, whatever its port.
+    let (ok, said) = health(None);
+    assert!(ok, "{said}");
+    assert!(
+        said.contains(&format!("payment http://127.0.0.1:{port}/health: 200 OK")),
+        "{said}"
+    );
+    assert_eq!(said.lines().count(), 1, "only payment listens: {said}");
     let r = reqwest::blocking::Client::new()
         .post(format!("http://127.0.0.1:{port}/charge"))
         .json(&serde_json::json!({"amount_cents": 1999, "currency": "USD", "card": {"number": "4000000000000002", "cvv": "123", "exp_month": 1, "exp_year": 2040}}))
@@ -347,8 +373,14 @@ fn serve_runs_one_service_and_health_checks_it() {
     let exit = child.wait().expect("wait");
     assert!(exit.success(), "{exit:?}");
     assert!(
-        !health(port.to_string()),
+        !health(Some(port.to_string())).0,
         "health fails once the service is gone"
+    );
+    let (ok, said) = health(None);
+    assert!(!ok, "nothing listens any more: {said}");
+    assert!(
+        said.contains("no shop service listens on this host"),
+        "{said}"
     );
 }
 

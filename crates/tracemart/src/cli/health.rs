@@ -1,13 +1,22 @@
-//! `tracemart health [URL]`: a container health check that needs no curl in the image.
+//! `tracemart health [URL|PORT]`: a container health check that needs no curl in the image.
+//!
+//! With a URL or port it checks that one. Without, it checks the services that run on this
+//! host — every service's port (`<SERVICE>_PORT` or its usual one) on 127.0.0.1 — so one
+//! `HEALTHCHECK` line fits every container of the image: the service that listens must answer
+//! 2xx, and at least one must listen.
 
 use std::process::ExitCode;
 use std::time::Duration;
 
+use shop::ServiceName;
+
+use super::options::port_for;
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// What to check; a bare port or host:port means its /health.
-    #[arg(default_value = "http://127.0.0.1:8018/health")]
-    url: String,
+    /// What to check; a bare port or host:port means its /health. Without it: every shop
+    /// service listening on this host.
+    url: Option<String>,
     /// Give up after this many seconds.
     #[arg(long, default_value_t = 3)]
     timeout: u64,
@@ -23,33 +32,96 @@ fn normalise(url: &str) -> String {
     }
 }
 
+/// What one probe found.
+enum Probe {
+    Healthy(reqwest::StatusCode),
+    Unhealthy(reqwest::StatusCode),
+    /// Nothing listens there (connection refused).
+    Absent,
+    Unreachable(String),
+}
+
+async fn probe(client: &reqwest::Client, url: &str) -> Probe {
+    match client.get(url).send().await {
+        Ok(r) if r.status().is_success() => Probe::Healthy(r.status()),
+        Ok(r) => Probe::Unhealthy(r.status()),
+        Err(e) if e.is_connect() && !e.is_timeout() => Probe::Absent,
+        Err(e) => Probe::Unreachable(e.to_string()),
+    }
+}
+
+/// Prints the verdict on one URL; true when healthy. `named` says which service it is.
+fn report(url: &str, named: Option<ServiceName>, found: &Probe) -> bool {
+    let who = named.map(|s| format!("{s} ")).unwrap_or_default();
+    match found {
+        Probe::Healthy(status) => {
+            println!("{who}{url}: {status}");
+            true
+        }
+        Probe::Unhealthy(status) => {
+            eprintln!("{who}{url}: unhealthy ({status})");
+            false
+        }
+        Probe::Absent => {
+            eprintln!("{who}{url}: unreachable (connection refused)");
+            false
+        }
+        Probe::Unreachable(e) => {
+            eprintln!("{who}{url}: unreachable ({e})");
+            false
+        }
+    }
+}
+
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let url = normalise(&args.url);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let result = rt.block_on(async {
-        reqwest::Client::builder()
-            .timeout(Duration::from_secs(args.timeout))
-            .build()?
-            .get(&url)
-            .send()
-            .await
-    });
-    match result {
-        Ok(r) if r.status().is_success() => {
-            println!("{url}: {}", r.status());
-            Ok(ExitCode::SUCCESS)
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(args.timeout))
+        .build()?;
+    let healthy = match args.url {
+        Some(url) => {
+            let url = normalise(&url);
+            let found = rt.block_on(probe(&client, &url));
+            report(&url, None, &found)
         }
-        Ok(r) => {
-            eprintln!("{url}: unhealthy ({})", r.status());
-            Ok(ExitCode::FAILURE)
+        None => {
+            let mut targets = Vec::with_capacity(ServiceName::ALL.len());
+            for service in ServiceName::ALL {
+                let port = port_for(service)?;
+                targets.push((service, port, format!("http://127.0.0.1:{port}/health")));
+            }
+            let found = rt.block_on(futures::future::join_all(
+                targets.iter().map(|(_, _, url)| probe(&client, url)),
+            ));
+            let mut listening = 0;
+            let mut all_healthy = true;
+            for ((service, _, url), found) in targets.iter().zip(&found) {
+                if matches!(found, Probe::Absent) {
+                    continue;
+                }
+                listening += 1;
+                all_healthy &= report(url, Some(*service), found);
+            }
+            if listening == 0 {
+                eprintln!(
+                    "no shop service listens on this host (ports {}); give a URL or port to check another",
+                    targets
+                        .iter()
+                        .map(|(_, port, _)| port.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
+            listening > 0 && all_healthy
         }
-        Err(e) => {
-            eprintln!("{url}: unreachable ({e})");
-            Ok(ExitCode::FAILURE)
-        }
-    }
+    };
+    Ok(if healthy {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 #[cfg(test)]

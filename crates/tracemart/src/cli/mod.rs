@@ -33,7 +33,8 @@ enum Command {
     Up(up::Args),
     /// Run one service in this process (containers, Kubernetes).
     Serve(serve::Args),
-    /// Check a service's /health (or any URL); exit 0 when it answers 2xx. For container health checks.
+    /// Check the shop services running on this host (or one URL or port); exit 0 when they
+    /// answer 2xx. For container health checks.
     Health(health::Args),
     /// Run the telemetry console alone: OTLP in on 4317/4318, web UI and API on 8090.
     Console(console::Args),
