@@ -53,6 +53,25 @@ async fn ready(State(p): State<Probe>) -> impl IntoResponse {
     }
 }
 
+/// Tells the telemetry layer which traffic type a request without one belongs to: `demo` on
+/// the service's demo-flow routes, `baseline` (its default) elsewhere.
+async fn untagged_traffic(
+    State(demo_routes): State<&'static [&'static str]>,
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let demo = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .is_some_and(|m| demo_routes.contains(&m.as_str()));
+    if demo {
+        request
+            .extensions_mut()
+            .insert(telemetry::baggage::UntaggedTraffic("demo"));
+    }
+    next.run(request).await
+}
+
 async fn not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "route_not_found", "no such route")
 }
@@ -86,6 +105,10 @@ pub fn app(service: crate::services::Service, ctx: &crate::services::ServiceCont
         .layer(axum::middleware::from_fn_with_state(
             telemetry,
             telemetry::http_server::trace_http,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            service.demo_routes,
+            untagged_traffic,
         ));
     traced
         .merge(control)

@@ -523,3 +523,85 @@ async fn log_records_carry_the_trace_they_were_written_in() {
     shop.stop().await;
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// A request nobody tagged — a curl, a browser — still gives a trace with `traffic.type` on
+/// every span: `demo` for a checkout (the demo flow), `baseline` for the rest; other baggage
+/// the caller sent travels on beside it, and a caller's own traffic type is kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn untagged_requests_are_given_their_flow_s_traffic_type_on_every_span() {
+    let (database, dir) = temp_sqlite();
+    let shop = TestShop::start(test_config(database, None));
+    let cart_id = "untagged-1";
+    let add = shop
+        .traced_with_baggage(
+            reqwest::Method::POST,
+            ServiceName::Frontend,
+            &format!("/api/cart/{cart_id}/items"),
+            Some(&serde_json::json!({"product_id": 4, "quantity": 1})),
+            Some("session.id=s-untagged"),
+        )
+        .await;
+    assert_eq!(add.status, 201, "{}", add.body);
+    let checkout = shop
+        .traced_with_baggage(
+            reqwest::Method::POST,
+            ServiceName::Frontend,
+            "/api/checkout",
+            Some(&serde_json::json!({"cart_id": cart_id, "card": card("4242424242424242")})),
+            None,
+        )
+        .await;
+    assert_eq!(checkout.status, 201, "{}", checkout.body);
+    let browse = shop
+        .traced_with_baggage(
+            reqwest::Method::POST,
+            ServiceName::Frontend,
+            "/api/browse",
+            None,
+            Some("traffic.type=demo"),
+        )
+        .await;
+    assert_eq!(browse.status, 200, "{}", browse.body);
+
+    for (traced, expected, at_least) in [
+        (&add, "baseline", 4),
+        (&checkout, "demo", 20),
+        (&browse, "demo", 8),
+    ] {
+        let trace = shop.spans_of(traced.trace_id, "frontend").await;
+        // Wait for the whole trace: the frontend's server span ends last.
+        assert!(trace.len() >= at_least, "{} spans", trace.len());
+        for s in &trace {
+            assert_eq!(
+                s.attr("traffic.type").as_deref(),
+                Some(expected),
+                "{} {} in a {expected} trace",
+                s.service,
+                s.name()
+            );
+        }
+    }
+    let add_trace = shop.spans_of(add.trace_id, "frontend").await;
+    assert!(
+        add_trace
+            .iter()
+            .all(|s| s.attr("session.id").as_deref() == Some("s-untagged")),
+        "the caller's other baggage is kept"
+    );
+    let checkout_trace = shop.spans_of(checkout.trace_id, "frontend").await;
+    let services = services_of(&checkout_trace);
+    for service in [
+        "frontend",
+        "cart",
+        "product-catalog",
+        "recommendation",
+        "shipping",
+        "payment",
+        "checkout",
+        "inventory",
+    ] {
+        assert!(services.contains(service), "{service} in {services:?}");
+    }
+    shop.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -21,6 +21,31 @@ pub const CORRELATION_KEYS: &[&str] = &["traffic.type", "session.id"];
 /// Baggage key and attribute naming the kind of traffic: `baseline` or `demo`.
 pub const TRAFFIC_TYPE: &str = "traffic.type";
 
+/// The `traffic.type` of ordinary shop traffic, and of any request nobody tagged.
+pub const BASELINE: &str = "baseline";
+
+/// The `traffic.type` a request arriving without one (a curl, a browser) is given by the first
+/// service it reaches, put in the request's extensions by the service for the routes of its
+/// demo flow; [`BASELINE`] when absent. It then travels on as baggage like any other, so the
+/// whole trace carries it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UntaggedTraffic(pub &'static str);
+
+/// `cx` with `traffic.type` in its baggage: the caller's when it sent one, `default` otherwise
+/// (the other baggage entries are kept).
+pub fn with_traffic_type(cx: Context, default: &str) -> Context {
+    if baggage_value(&cx, TRAFFIC_TYPE).is_some() {
+        return cx;
+    }
+    let mut entries: Vec<KeyValue> = cx
+        .baggage()
+        .iter()
+        .map(|(k, (v, _))| KeyValue::new(k.clone(), v.clone()))
+        .collect();
+    entries.push(KeyValue::new(TRAFFIC_TYPE, default.to_owned()));
+    cx.with_baggage(entries)
+}
+
 /// Reads one correlation value from a context's baggage.
 pub fn baggage_value(cx: &Context, key: &str) -> Option<String> {
     cx.baggage().get(key).map(|v| v.as_str().to_owned())

@@ -1,6 +1,7 @@
 //! The one server layer every service uses: extracts W3C trace context and baggage, opens the
 //! SERVER span named `{method} {route}` with the stable HTTP attributes, marks 5xx as errors and
-//! records `http.server.request.duration`.
+//! records `http.server.request.duration`. A request that carries no `traffic.type` is given
+//! one here (see [`UntaggedTraffic`]), so every span of every trace has it.
 
 use std::time::Instant;
 
@@ -13,7 +14,7 @@ use tracing::field::Empty;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
 use crate::ServiceTelemetry;
-use crate::baggage::{TRAFFIC_TYPE, baggage_value};
+use crate::baggage::{BASELINE, TRAFFIC_TYPE, UntaggedTraffic, baggage_value, with_traffic_type};
 
 /// Paths answered without a span: probes would drown the traces an APM shows.
 const UNTRACED_PATHS: &[&str] = &["/health", "/ready"];
@@ -45,6 +46,12 @@ pub async fn trace_http(
     }
     let started = Instant::now();
     let parent = crate::propagation::extract(telemetry.propagator(), request.headers());
+    // Every request gets a traffic type: its caller's, or the one this route gives the untagged.
+    let untagged = request
+        .extensions()
+        .get::<UntaggedTraffic>()
+        .map_or(BASELINE, |u| u.0);
+    let parent = with_traffic_type(parent, untagged);
     let traffic_type = baggage_value(&parent, TRAFFIC_TYPE);
     let method = method_name(request.method());
     let route = request

@@ -246,6 +246,11 @@ async fn http_server_and_client_spans_follow_the_conventions() {
         Some(port.to_string().as_str())
     );
     assert_eq!(server_ok.status, Status::Unset);
+    assert_eq!(
+        attr(&server_ok, "traffic.type").as_deref(),
+        Some("baseline"),
+        "a request without traffic.type baggage is given the default"
+    );
 
     // 5xx: an error on both sides, with error.type.
     let server_boom = find("server-svc", "GET /boom");

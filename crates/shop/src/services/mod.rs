@@ -76,6 +76,9 @@ pub struct Service {
     pub control: Router,
     pub readiness: Readiness,
     pub background: Vec<BoxFuture<'static, ()>>,
+    /// Routes of the demo flow: a request that reaches one without a `traffic.type` is `demo`
+    /// traffic (any other untagged request is `baseline`).
+    pub demo_routes: &'static [&'static str],
 }
 
 impl Service {
@@ -92,7 +95,14 @@ impl Service {
             control: Router::new(),
             readiness,
             background: vec![prepare],
+            demo_routes: &[],
         }
+    }
+
+    /// Names the routes of the demo flow (see [`Service::demo_routes`]).
+    pub fn with_demo_routes(mut self, routes: &'static [&'static str]) -> Self {
+        self.demo_routes = routes;
+        self
     }
 
     /// One more task to run beside the server.
@@ -111,6 +121,7 @@ impl Service {
             control: Router::new(),
             readiness: crate::server::always_ready(),
             background: Vec::new(),
+            demo_routes: &[],
         }
     }
 }

@@ -411,13 +411,29 @@ impl TestShop {
         body: Option<&serde_json::Value>,
         traffic_type: &str,
     ) -> Traced {
+        let baggage = format!("traffic.type={traffic_type}");
+        self.traced_with_baggage(method, service, path, body, Some(&baggage))
+            .await
+    }
+
+    /// The same with any `baggage` header, or none.
+    pub async fn traced_with_baggage(
+        &self,
+        method: reqwest::Method,
+        service: ServiceName,
+        path: &str,
+        body: Option<&serde_json::Value>,
+        baggage: Option<&str>,
+    ) -> Traced {
         let trace_id = opentelemetry::trace::TraceId::from_bytes(uuid::Uuid::new_v4().into_bytes());
         let span_id = format!("{:016x}", rand_u64());
         let mut r = self
             .http
             .request(method, self.url(service, path))
-            .header("traceparent", format!("00-{trace_id}-{span_id}-01"))
-            .header("baggage", format!("traffic.type={traffic_type}"));
+            .header("traceparent", format!("00-{trace_id}-{span_id}-01"));
+        if let Some(b) = baggage {
+            r = r.header("baggage", b);
+        }
         if let Some(b) = body {
             r = r.json(b);
         }

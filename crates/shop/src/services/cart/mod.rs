@@ -46,6 +46,7 @@ pub async fn build(ctx: ServiceContext) -> anyhow::Result<Service> {
             Box::pin(async move { carts.check().await })
         }),
         background: Vec::new(),
+        demo_routes: &[],
     })
 }
 

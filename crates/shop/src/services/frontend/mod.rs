@@ -41,7 +41,8 @@ pub async fn build(ctx: ServiceContext) -> anyhow::Result<Service> {
         payment: PaymentClient::new(&ctx),
         checkout: CheckoutClient::new(&ctx),
     });
-    Ok(Service::without_store(router(state)))
+    // A checkout from a curl or a browser is the demo flow, as the load generator's are.
+    Ok(Service::without_store(router(state)).with_demo_routes(&["/api/checkout"]))
 }
 
 pub(crate) fn router(state: Arc<State>) -> Router {

@@ -83,6 +83,7 @@ pub async fn build(ctx: ServiceContext) -> anyhow::Result<Service> {
         control: router(state),
         readiness: always_ready(),
         background: vec![Box::pin(engine)],
+        demo_routes: &[],
     })
 }
 
