@@ -209,13 +209,24 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 }
 
 fn print_table(checks: &[Check]) {
+    // Columns as wide as their longest entry, so every row lines up.
+    let width = |header: &str, cell: fn(&Check) -> &str| {
+        checks
+            .iter()
+            .map(|c| cell(c).chars().count())
+            .chain([header.len()])
+            .max()
+            .unwrap_or(0)
+    };
+    let check_w = width("check", |c| &c.check);
+    let measured_w = width("measured", |c| &c.measured);
     println!(
-        "{:<44} {:<6} {:<44} expected",
+        "{:<check_w$} {:<6} {:<measured_w$} expected",
         "check", "result", "measured"
     );
     for c in checks {
         println!(
-            "{:<44} {:<6} {:<44} {}",
+            "{:<check_w$} {:<6} {:<measured_w$} {}",
             c.check,
             if c.passed { "ok" } else { "FAIL" },
             c.measured,
