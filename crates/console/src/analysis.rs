@@ -150,6 +150,73 @@ pub fn trace_summary(trace_id: &[u8; 16], spans: &[StoredSpan]) -> Option<TraceS
     })
 }
 
+/// RED of one operation (a SERVER span name) of one service, per traffic type.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct OperationRed {
+    pub service: String,
+    pub operation: String,
+    pub traffic_type: String,
+    pub requests: u64,
+    pub errors: u64,
+    pub error_rate: f64,
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+    pub p99_ms: f64,
+}
+
+/// Which operations to measure (the query of `/api/operations`).
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct OperationFilter {
+    pub service: Option<String>,
+    /// The exact span name, e.g. `GET /products/recommendations`.
+    pub operation: Option<String>,
+    pub traffic_type: Option<String>,
+    /// Only requests that started at or after this time (Unix ms): what happened since a
+    /// scenario changed, not before.
+    pub since_ms: Option<u64>,
+}
+
+/// RED per service, operation and traffic type over the SERVER spans that match.
+pub fn operations(store: &Store, f: &OperationFilter) -> Vec<OperationRed> {
+    let since_ns = f.since_ms.unwrap_or(0).saturating_mul(1_000_000);
+    let mut groups: BTreeMap<(String, String, String), Tally> = BTreeMap::new();
+    for s in store.traces.values().flat_map(|t| t.spans.iter()) {
+        let traffic = s.attr("traffic.type").unwrap_or("none");
+        let wanted = s.kind == kind::SERVER
+            && s.start_ns >= since_ns
+            && f.service.as_deref().is_none_or(|x| x == &*s.service)
+            && f.operation.as_deref().is_none_or(|x| x == s.name)
+            && f.traffic_type.as_deref().is_none_or(|x| x == traffic);
+        if wanted {
+            let e = groups
+                .entry((s.service.to_string(), s.name.clone(), traffic.to_owned()))
+                .or_default();
+            e.0 += 1;
+            e.1 += u64::from(s.error);
+            e.2.push(s.duration_ns());
+        }
+    }
+    groups
+        .into_iter()
+        .map(
+            |((service, operation, traffic_type), (requests, errors, mut d))| {
+                d.sort_unstable();
+                OperationRed {
+                    service,
+                    operation,
+                    traffic_type,
+                    requests,
+                    errors,
+                    error_rate: errors as f64 / requests.max(1) as f64,
+                    p50_ms: percentile(&d, 0.5),
+                    p95_ms: percentile(&d, 0.95),
+                    p99_ms: percentile(&d, 0.99),
+                }
+            },
+        )
+        .collect()
+}
+
 /// Filters of the trace list.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
 pub struct TraceFilter {

@@ -7,7 +7,7 @@ use http::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::analysis::{self, TraceFilter};
+use crate::analysis::{self, OperationFilter, TraceFilter};
 use crate::receiver::Shared;
 use crate::store::{hex, parse_hex};
 
@@ -24,6 +24,10 @@ struct SummaryQuery {
 async fn summary(State(store): State<Shared>, Query(q): Query<SummaryQuery>) -> Response {
     let settle = (q.settle_s.unwrap_or(15.0).clamp(0.0, 3600.0) * 1e9) as u64;
     Json(analysis::summary(&lock(&store), settle)).into_response()
+}
+
+async fn operations(State(store): State<Shared>, Query(f): Query<OperationFilter>) -> Response {
+    Json(analysis::operations(&lock(&store), &f)).into_response()
 }
 
 async fn traces(State(store): State<Shared>, Query(f): Query<TraceFilter>) -> Response {
@@ -77,6 +81,7 @@ pub fn router(store: Shared) -> axum::Router {
     axum::Router::new()
         .route("/", axum::routing::get(page))
         .route("/api/summary", axum::routing::get(summary))
+        .route("/api/operations", axum::routing::get(operations))
         .route("/api/traces", axum::routing::get(traces))
         .route("/api/traces/{trace_id}", axum::routing::get(trace))
         .route("/api/stats", axum::routing::get(stats))

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::analysis::Summary;
+use crate::analysis::{OperationFilter, OperationRed, Summary};
 
 /// What a healthy shop shows.
 #[derive(Debug, Clone)]
@@ -12,13 +12,47 @@ pub struct Expectations {
     pub baseline_max_error_rate: f64,
     /// Range of the frontend's baseline p95, ms.
     pub baseline_p95_ms: (f64, f64),
-    /// Demo error rate bounds that fit the active scenario.
-    pub demo_error_rate: (f64, f64),
-    /// Why those bounds (the scenario, or none).
-    pub demo_reason: String,
+    /// What the demo traffic shows under the scenario in force.
+    pub demo: DemoExpectation,
     /// Whether carts are in Redis (so Redis spans must appear under cart).
     pub redis: bool,
     pub metrics: Vec<String>,
+}
+
+/// The error rate a scenario (or none) gives demo traffic, measured on the requests it acts
+/// on since it last changed — not on what happened before.
+#[derive(Debug, Clone)]
+pub struct DemoExpectation {
+    /// Which requests to measure (the console's `/api/operations` filter).
+    pub measure: OperationFilter,
+    pub rate: DemoRate,
+    /// What is measured and why that rate (the scenario, or none).
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum DemoRate {
+    /// Anywhere within these bounds.
+    Within(f64, f64),
+    /// About this failure probability: within three standard deviations for the number of
+    /// requests measured; judged from 20 requests on.
+    About(f64),
+}
+
+/// Fewer requests than this say nothing about a failure probability.
+const MIN_SAMPLE: u64 = 20;
+
+impl DemoRate {
+    /// The bounds for `n` requests, and the fewest requests that can be judged.
+    fn bounds(self, n: u64) -> ((f64, f64), u64) {
+        match self {
+            DemoRate::Within(lo, hi) => ((lo, hi), 1),
+            DemoRate::About(p) => {
+                let slack = 3.0 * (p * (1.0 - p) / n.max(1) as f64).sqrt();
+                (((p - slack).max(0.0), (p + slack).min(1.0)), MIN_SAMPLE)
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -42,7 +76,9 @@ fn pct(x: f64) -> String {
     format!("{:.1}%", x * 100.0)
 }
 
-pub fn evaluate(s: &Summary, e: &Expectations) -> Vec<Check> {
+/// The checklist over the console's summary, and `operations` — the console's answer to
+/// `e.demo.measure`.
+pub fn evaluate(s: &Summary, operations: &[OperationRed], e: &Expectations) -> Vec<Check> {
     let mut out = Vec::new();
     let missing: Vec<&String> = e
         .services
@@ -144,25 +180,7 @@ pub fn evaluate(s: &Summary, e: &Expectations) -> Vec<Check> {
             "baseline journeys",
         )),
     }
-    match frontend("demo") {
-        Some(r) => out.push(check(
-            "demo error rate fits the scenario",
-            (e.demo_error_rate.0..=e.demo_error_rate.1).contains(&r.error_rate),
-            format!("{} of {} requests", pct(r.error_rate), r.requests),
-            format!(
-                "{}–{} ({})",
-                pct(e.demo_error_rate.0),
-                pct(e.demo_error_rate.1),
-                e.demo_reason
-            ),
-        )),
-        None => out.push(check(
-            "demo traffic",
-            false,
-            "no demo requests at the frontend".into(),
-            "checkout journeys",
-        )),
-    }
+    out.push(demo_check(operations, &e.demo));
     for service in ["product-catalog", "checkout"] {
         let sql: Vec<_> = s
             .databases
@@ -246,6 +264,28 @@ pub fn evaluate(s: &Summary, e: &Expectations) -> Vec<Check> {
         e.metrics.join(", "),
     ));
     out
+}
+
+fn demo_check(operations: &[OperationRed], d: &DemoExpectation) -> Check {
+    let requests: u64 = operations.iter().map(|o| o.requests).sum();
+    let errors: u64 = operations.iter().map(|o| o.errors).sum();
+    let rate = errors as f64 / requests.max(1) as f64;
+    let ((lo, hi), needed) = d.rate.bounds(requests);
+    let expected = format!("{}–{} ({})", pct(lo), pct(hi), d.reason);
+    if requests < needed {
+        return check(
+            "demo error rate fits the scenario",
+            false,
+            format!("{requests} requests so far; {needed} needed to judge"),
+            expected,
+        );
+    }
+    check(
+        "demo error rate fits the scenario",
+        (lo..=hi).contains(&rate),
+        format!("{} of {requests} requests", pct(rate)),
+        expected,
+    )
 }
 
 #[cfg(test)]
@@ -332,8 +372,15 @@ mod tests {
             min_depth: 5,
             baseline_max_error_rate: 0.02,
             baseline_p95_ms: (0.0, 500.0),
-            demo_error_rate: (0.0, 0.05),
-            demo_reason: "none".into(),
+            demo: DemoExpectation {
+                measure: OperationFilter {
+                    service: Some("frontend".into()),
+                    traffic_type: Some("demo".into()),
+                    ..OperationFilter::default()
+                },
+                rate: DemoRate::Within(0.0, 0.05),
+                reason: "none".into(),
+            },
             redis: true,
             metrics: vec![],
         }
@@ -344,7 +391,11 @@ mod tests {
         store.add_traces(ExportTraceServiceRequest {
             resource_spans: spans,
         });
-        evaluate(&crate::analysis::summary(&store, 0), e)
+        evaluate(
+            &crate::analysis::summary(&store, 0),
+            &crate::analysis::operations(&store, &e.demo.measure),
+            e,
+        )
     }
 
     fn result<'a>(checks: &'a [Check], name: &str) -> &'a Check {
@@ -414,5 +465,75 @@ mod tests {
         let checks = run(spans, &expectations());
         assert!(!result(&checks, "traffic.type on every span").passed);
         assert!(!result(&checks, "both database attribute generations").passed);
+    }
+
+    /// `n` requests of recommendations on product-catalog (traces `first..first + n`), `failed`
+    /// of them errors, starting `start_s` seconds after the epoch.
+    fn requests(first: u8, n: u8, failed: u8, start_s: u64) -> Vec<ResourceSpans> {
+        (0..n)
+            .map(|i| {
+                let mut rs = span(
+                    "product-catalog",
+                    first + i,
+                    1,
+                    0,
+                    2,
+                    &[("traffic.type", "demo")],
+                );
+                let sp = &mut rs.scope_spans[0].spans[0];
+                sp.name = "GET /products/recommendations".into();
+                sp.start_time_unix_nano = start_s * 1_000_000_000 + u64::from(i);
+                sp.end_time_unix_nano = sp.start_time_unix_nano + 1_000_000;
+                if i < failed {
+                    sp.status = Some(Status {
+                        code: 2,
+                        ..Default::default()
+                    });
+                }
+                rs
+            })
+            .collect()
+    }
+
+    fn blackfriday_step(p: f64, since_ms: u64) -> Expectations {
+        Expectations {
+            demo: DemoExpectation {
+                measure: OperationFilter {
+                    service: Some("product-catalog".into()),
+                    operation: Some("GET /products/recommendations".into()),
+                    since_ms: Some(since_ms),
+                    ..OperationFilter::default()
+                },
+                rate: DemoRate::About(p),
+                reason: "blackfriday".into(),
+            },
+            ..expectations()
+        }
+    }
+
+    #[test]
+    fn the_demo_error_rate_is_judged_on_what_happened_since_the_scenario_changed() {
+        // Before the step: 150 requests, none failed. Since (t = 100 s): 100, 10 failed (10%).
+        let mut spans = requests(1, 150, 0, 10);
+        spans.extend(requests(151, 100, 10, 100));
+        let demo = |e: &Expectations| {
+            result(&run(spans.clone(), e), "demo error rate fits the scenario").clone()
+        };
+        let since = demo(&blackfriday_step(0.10, 100_000));
+        assert!(since.passed, "{since:?}");
+        assert_eq!(since.measured, "10.0% of 100 requests");
+        // Judged over everything, the same 10% step looks like 4%: the old, wrong answer.
+        let all = demo(&blackfriday_step(0.10, 0));
+        assert!(!all.passed, "{all:?}");
+        // 78% expected, 10% seen: a fault that does not act fails the check.
+        assert!(!demo(&blackfriday_step(0.78, 100_000)).passed);
+    }
+
+    #[test]
+    fn too_few_requests_since_the_change_are_not_judged() {
+        let checks = run(requests(1, 5, 5, 100), &blackfriday_step(0.5, 100_000));
+        let demo = result(&checks, "demo error rate fits the scenario");
+        assert!(!demo.passed);
+        assert_eq!(demo.measured, "5 requests so far; 20 needed to judge");
     }
 }

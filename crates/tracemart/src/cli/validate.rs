@@ -5,7 +5,8 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use console::validate::{Check, Expectations, evaluate};
+use console::analysis::{OperationFilter, OperationRed};
+use console::validate::{Check, DemoExpectation, DemoRate, Expectations, evaluate};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -78,6 +79,88 @@ fn range_ms(s: &str) -> anyhow::Result<(f64, f64)> {
     Ok((ms(a)?, ms(b)?))
 }
 
+/// The console's `/api/operations` with `filter` as its query.
+fn operations_url(console_url: &str, filter: &OperationFilter) -> anyhow::Result<reqwest::Url> {
+    let mut url = reqwest::Url::parse(&format!("{console_url}/api/operations"))
+        .with_context(|| format!("--console {console_url:?} is not a URL"))?;
+    {
+        let mut q = url.query_pairs_mut();
+        let text = [
+            ("service", &filter.service),
+            ("operation", &filter.operation),
+            ("traffic_type", &filter.traffic_type),
+        ];
+        for (key, value) in text {
+            if let Some(v) = value {
+                q.append_pair(key, v);
+            }
+        }
+        if let Some(since) = filter.since_ms {
+            q.append_pair("since_ms", &since.to_string());
+        }
+    }
+    Ok(url)
+}
+
+async fn get_json(http: &reqwest::Client, url: &str) -> Option<serde_json::Value> {
+    match http.get(url).send().await {
+        Ok(r) if r.status().is_success() => r.json().await.ok(),
+        _ => None,
+    }
+}
+
+/// What demo traffic should show under the scenarios in `status` (the shop's `/scenarios`):
+/// Black Friday's step fails its share of recommendations; no scenario leaves payment
+/// declines and stock only; another scenario may fail any share.
+fn demo_expectation(status: &serde_json::Value, since_ms: Option<u64>) -> DemoExpectation {
+    let frontend_demo = OperationFilter {
+        service: Some("frontend".to_owned()),
+        traffic_type: Some("demo".to_owned()),
+        since_ms,
+        ..OperationFilter::default()
+    };
+    let mut demo = DemoExpectation {
+        measure: frontend_demo.clone(),
+        rate: DemoRate::Within(0.0, 0.05),
+        reason: "no scenario: payment declines and stock only".to_owned(),
+    };
+    for a in status["active"].as_array().into_iter().flatten() {
+        let level = a["current_level"].as_u64().unwrap_or(0) as usize;
+        match a["scenario"].as_str() {
+            Some("blackfriday") if level > 0 => {
+                let definition = shop::scenario::Scenario::Blackfriday.definition();
+                let rate = shop::scenario::catalogue::BLACKFRIDAY_STEPS[level.min(5)].2;
+                demo = DemoExpectation {
+                    measure: OperationFilter {
+                        service: Some(definition.target.as_str().to_owned()),
+                        operation: Some(definition.operation.to_owned()),
+                        since_ms,
+                        ..OperationFilter::default()
+                    },
+                    rate: DemoRate::About(rate),
+                    reason: format!(
+                        "blackfriday step {level}: {:.0}% of {} fail",
+                        rate * 100.0,
+                        definition.operation
+                    ),
+                };
+            }
+            Some("blackfriday") => {
+                demo.reason = "blackfriday step 0: nothing fails yet".to_owned();
+            }
+            Some(name) => {
+                demo = DemoExpectation {
+                    measure: frontend_demo.clone(),
+                    rate: DemoRate::Within(0.0, 1.0),
+                    reason: format!("{name} at level {level}"),
+                };
+            }
+            None => {}
+        }
+    }
+    demo
+}
+
 async fn expectations(args: &Args, http: &reqwest::Client) -> anyhow::Result<Expectations> {
     let services: Vec<String> = if args.expect == "core" {
         CORE.iter().map(|s| (*s).to_owned()).collect()
@@ -88,42 +171,30 @@ async fn expectations(args: &Args, http: &reqwest::Client) -> anyhow::Result<Exp
             .collect()
     };
     // The scenario in force decides what demo errors are normal.
-    let status: Option<serde_json::Value> = match http
-        .get(format!("{}/scenarios", args.shop.trim_end_matches('/')))
-        .send()
-        .await
-    {
-        Ok(r) if r.status().is_success() => r.json().await.ok(),
-        _ => None,
-    };
-    let (mut demo, mut reason) = (
-        (0.0, 0.05),
-        "no scenario: payment declines and stock only".to_owned(),
-    );
-    let mut redis = false;
-    if let Some(st) = &status {
-        redis = st["shared"].as_bool().unwrap_or(false);
-        for a in st["active"].as_array().into_iter().flatten() {
-            let level = a["current_level"].as_u64().unwrap_or(0) as usize;
-            match a["scenario"].as_str() {
-                Some("blackfriday") if level > 0 => {
-                    let rate = shop::scenario::catalogue::BLACKFRIDAY_STEPS[level.min(5)].2;
-                    demo = (rate * 0.3, 1.0);
-                    reason = format!(
-                        "blackfriday step {level}: {:.0}% of recommendations fail",
-                        rate * 100.0
-                    );
-                }
-                Some(name) => {
-                    demo = (0.0, 1.0);
-                    reason = format!("{name} at level {level}");
-                }
-                None => {}
-            }
+    let shop = args.shop.trim_end_matches('/');
+    let status: Option<serde_json::Value> = get_json(http, &format!("{shop}/scenarios")).await;
+    let redis = status
+        .as_ref()
+        .and_then(|st| st["shared"].as_bool())
+        .unwrap_or(false);
+    let demo = match &status {
+        Some(st) => {
+            // Judged on what happened since the last change (a second later, for replicas that
+            // poll their shared state), never on what came before it.
+            let history = get_json(http, &format!("{shop}/scenarios/history")).await;
+            let since_ms = history
+                .as_ref()
+                .and_then(|h| h.as_array()?.last()?["at_ms"].as_u64())
+                .map(|at| at + 1000);
+            demo_expectation(st, since_ms)
         }
-    } else {
-        reason.push_str("; the shop's scenario state was not reachable");
-    }
+        None => {
+            let mut d = demo_expectation(&serde_json::Value::Null, None);
+            d.reason
+                .push_str("; the shop's scenario state was not reachable");
+            d
+        }
+    };
     let min_depth = args
         .min_depth
         .unwrap_or(if args.expect == "core" { 6 } else { 8 });
@@ -132,8 +203,7 @@ async fn expectations(args: &Args, http: &reqwest::Client) -> anyhow::Result<Exp
         min_depth,
         baseline_max_error_rate: 0.02,
         baseline_p95_ms: range_ms(&args.baseline_p95)?,
-        demo_error_rate: demo,
-        demo_reason: reason,
+        demo,
         redis,
         metrics: METRICS.iter().map(|m| (*m).to_owned()).collect(),
     })
@@ -177,7 +247,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 .json()
                 .await
                 .context("the console answered something else than a summary")?;
-            let checks = evaluate(&summary, &expected);
+            let operations: Vec<OperationRed> = http
+                .get(operations_url(&console_url, &expected.demo.measure)?)
+                .send()
+                .await
+                .context("cannot reach the console's /api/operations")?
+                .json()
+                .await
+                .context("the console answered something else than operations")?;
+            let checks = evaluate(&summary, &operations, &expected);
             if checks.iter().all(|c| c.passed) || started.elapsed() >= args.wait {
                 return Ok::<_, anyhow::Error>(checks);
             }
