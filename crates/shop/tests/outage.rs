@@ -202,6 +202,19 @@ async fn redis_outage_degrades_the_cart_only_and_recovers() {
         )
         .await;
     assert_eq!(status, 200, "{page}");
+    // And a shopper with a cart still sees the catalogue, without the cart summary.
+    let (status, page) = shop
+        .send_json(
+            reqwest::Method::POST,
+            ServiceName::Frontend,
+            "/api/browse",
+            &serde_json::json!({ "cart_id": cart }),
+        )
+        .await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["degraded"], serde_json::json!(["cart"]), "{page}");
+    assert!(page["cart"].is_null(), "{page}");
+    assert!(page["products"].as_array().is_some_and(|p| !p.is_empty()));
     assert_eq!(shop.get(ServiceName::ProductCatalog, "/ready").await.0, 200);
 
     proxy.restore().await;

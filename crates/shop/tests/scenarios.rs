@@ -494,6 +494,29 @@ async fn redis_outage_gives_real_connection_errors() {
     assert!(is_error(command));
     assert_eq!(command.attr("error.type").as_deref(), Some("unavailable"));
     assert_eq!(shop.get(ServiceName::Cart, "/ready").await.0, 503);
+    // The browse page does without the cart: the frontend answers, its call to cart is red.
+    let page = shop
+        .traced(
+            Method::POST,
+            ServiceName::Frontend,
+            "/api/browse",
+            Some(&json!({ "cart_id": cart.trim_start_matches("/cart/") })),
+            "baseline",
+        )
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_eq!(page.body["degraded"], json!(["cart"]));
+    let trace = shop.spans_of(page.trace_id, "frontend").await;
+    let call = trace
+        .iter()
+        .find(|s| s.service == "frontend" && s.name() == "GET /cart/{cart_id}")
+        .expect("the frontend's call to cart");
+    assert!(is_error(call), "the failed call is an error span");
+    let served = trace
+        .iter()
+        .find(|s| s.service == "frontend" && s.name() == "POST /api/browse")
+        .expect("the browse server span");
+    assert!(!is_error(served), "the page itself was served");
     shop.clear_scenario("redis-outage").await;
     assert_eq!(
         shop.traced(Method::GET, ServiceName::Cart, &cart, None, "baseline")

@@ -63,13 +63,25 @@ pub(super) async fn browse(
         s.currency.rates(),
         s.ads.for_category(category.as_deref(), 2)
     );
-    let cart = cart?.map(|c| CartSummary {
-        cart_id: c.cart_id,
-        item_count: c.item_count,
-    });
+    // The products are the page; the cart summary, ads and rates are extras it can do
+    // without while their service (or its store) is down.
+    let mut degraded = Vec::new();
+    let cart = match cart {
+        Ok(cart) => cart.map(|c| CartSummary {
+            cart_id: c.cart_id,
+            item_count: c.item_count,
+        }),
+        Err(e) if e.status.is_server_error() => {
+            tracing::warn!(error = %e, "cart unavailable; page served without its summary");
+            degraded.push("cart".to_owned());
+            None
+        }
+        Err(e) => return Err(e),
+    };
     let ProductList { products, .. } = products?;
     let ads = ads.map(|a| a.ads).unwrap_or_else(|e| {
         tracing::warn!(error = %e, "ads unavailable; page served without them");
+        degraded.push("ads".to_owned());
         Vec::new()
     });
     let display_prices = match rates {
@@ -99,6 +111,7 @@ pub(super) async fn browse(
         Ok(_) => Vec::new(),
         Err(e) => {
             tracing::warn!(error = %e, "rates unavailable; prices shown in USD only");
+            degraded.push("rates".to_owned());
             Vec::new()
         }
     };
@@ -108,6 +121,7 @@ pub(super) async fn browse(
         ads,
         currency,
         display_prices,
+        degraded,
     }))
 }
 

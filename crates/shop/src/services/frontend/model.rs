@@ -40,6 +40,10 @@ pub struct BrowsePage {
     /// rates could not be read).
     pub currency: String,
     pub display_prices: Vec<DisplayPrice>,
+    /// The parts left out because their service is down (`cart`, `ads`, `rates`): the page
+    /// is served without them rather than not at all.
+    #[serde(default)]
+    pub degraded: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
