@@ -765,3 +765,44 @@ async fn every_endpoint_answers_bad_input_with_a_json_4xx() {
     shop.stop().await;
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// PostgreSQL refuses NUL characters in text. A request carrying one is the request's fault:
+/// 400 `invalid_text`, whether it arrives in a query, through the frontend or in an order —
+/// and the order's stock reservation is given back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn text_postgresql_cannot_hold_is_a_400_that_loses_nothing() {
+    let db = TestDatabase::create().await;
+    let shop = TestShop::start(test_config(
+        shop::Database::Postgres {
+            url: db.url.clone(),
+        },
+        None,
+    ));
+    shop.wait_ready(ProductCatalog).await;
+    shop.wait_ready(Checkout).await;
+    for (service, path) in [
+        (ProductCatalog, "/products/search?q=%00"),
+        (ProductCatalog, "/products?category=a%00"),
+        (Frontend, "/api/products?q=x%00y"),
+    ] {
+        let (status, answer) = shop.get(service, path).await;
+        assert_eq!(status, 400, "{path}: {answer}");
+        assert_eq!(answer["error"]["code"], "invalid_text", "{path}: {answer}");
+    }
+    let running = &shop;
+    let stock =
+        || async move { running.get(ProductCatalog, "/products/5").await.1["stock"].clone() };
+    let before = stock().await;
+    let (_, product) = shop.get(ProductCatalog, "/products/5").await;
+    let price = product["price_cents"].as_i64().expect("price");
+    let mut bad = order(json!([{"product_id": 5, "quantity": 1}]), price);
+    bad["customer_email"] = json!("shopper\u{0}@example.com");
+    let (status, answer) = shop
+        .send_json(Method::POST, Checkout, "/orders", &bad)
+        .await;
+    assert_eq!(status, 400, "{answer}");
+    assert_eq!(answer["error"]["code"], "invalid_text");
+    assert_eq!(stock().await, before, "the reserved stock was released");
+    shop.stop().await;
+    db.drop_now().await;
+}

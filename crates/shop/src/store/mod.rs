@@ -35,6 +35,13 @@ pub enum StoreError {
         #[source]
         source: anyhow::Error,
     },
+    /// The store cannot hold a value the request carried (PostgreSQL refuses NUL characters
+    /// in text): the request is at fault, 400.
+    #[error("the database cannot store this text")]
+    InvalidText {
+        #[source]
+        source: anyhow::Error,
+    },
     #[error("{store} query failed")]
     Query {
         store: &'static str,
@@ -79,6 +86,10 @@ impl StoreError {
                 let code = db.code().map(|c| c.into_owned());
                 let constraint = db.constraint().map(str::to_owned);
                 let source = anyhow::Error::from(sqlx::Error::Database(db));
+                // 22021: a character not in the encoding (NUL); 22P05: untranslatable.
+                if matches!(code.as_deref(), Some("22021" | "22P05")) {
+                    return StoreError::InvalidText { source };
+                }
                 match kind {
                     Some(kind) => StoreError::Constraint {
                         constraint,
@@ -112,6 +123,7 @@ impl DbFailure for StoreError {
         match self {
             StoreError::Unavailable { .. } => "unavailable",
             StoreError::Constraint { .. } => "constraint_violation",
+            StoreError::InvalidText { .. } => "invalid_text",
             StoreError::Query { .. } => "query_error",
         }
     }
@@ -128,6 +140,11 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Unavailable { store, source } => ApiError::unavailable(store, source),
+            StoreError::InvalidText { source } => ApiError::bad_request(
+                "invalid_text",
+                "text in the request contains characters that cannot be stored (such as NUL)",
+            )
+            .with_source(source),
             other => ApiError::internal(other),
         }
     }
