@@ -562,11 +562,23 @@ async fn untagged_requests_are_given_their_flow_s_traffic_type_on_every_span() {
         )
         .await;
     assert_eq!(browse.status, 200, "{}", browse.body);
+    // Free text is no traffic type: it would flood every filter and metric.
+    let garbled = shop
+        .traced_with_baggage(
+            reqwest::Method::POST,
+            ServiceName::Frontend,
+            "/api/browse",
+            None,
+            Some("traffic.type=evil%0Ainjected%20text,session.id=s-garbled"),
+        )
+        .await;
+    assert_eq!(garbled.status, 200, "{}", garbled.body);
 
     for (traced, expected, at_least) in [
         (&add, "baseline", 4),
         (&checkout, "demo", 20),
         (&browse, "demo", 8),
+        (&garbled, "baseline", 8),
     ] {
         let trace = shop.spans_of(traced.trace_id, "frontend").await;
         // Wait for the whole trace: the frontend's server span ends last.

@@ -31,15 +31,26 @@ pub const BASELINE: &str = "baseline";
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct UntaggedTraffic(pub &'static str);
 
-/// `cx` with `traffic.type` in its baggage: the caller's when it sent one, `default` otherwise
-/// (the other baggage entries are kept).
+/// Whether a caller's `traffic.type` is kept: a short word (`baseline`, `demo`, or a name the
+/// load generator was given), never free text that would flood an APM's filters and the
+/// metrics' cardinality.
+pub fn valid_traffic_type(value: &str) -> bool {
+    (1..=32).contains(&value.len())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+/// `cx` with `traffic.type` in its baggage: the caller's when it sent a valid one, `default`
+/// otherwise (the other baggage entries are kept).
 pub fn with_traffic_type(cx: Context, default: &str) -> Context {
-    if baggage_value(&cx, TRAFFIC_TYPE).is_some() {
+    if baggage_value(&cx, TRAFFIC_TYPE).is_some_and(|t| valid_traffic_type(&t)) {
         return cx;
     }
     let mut entries: Vec<KeyValue> = cx
         .baggage()
         .iter()
+        .filter(|(k, _)| k.as_str() != TRAFFIC_TYPE)
         .map(|(k, (v, _))| KeyValue::new(k.clone(), v.clone()))
         .collect();
     entries.push(KeyValue::new(TRAFFIC_TYPE, default.to_owned()));

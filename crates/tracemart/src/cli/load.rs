@@ -52,10 +52,10 @@ pub struct Args {
     #[arg(long, default_value = "500ms..2s")]
     think_time: String,
     /// traffic.type of browse journeys.
-    #[arg(long, default_value = "baseline")]
+    #[arg(long, default_value = "baseline", value_parser = traffic_type)]
     baseline_type: String,
     /// traffic.type of checkout journeys.
-    #[arg(long, default_value = "demo")]
+    #[arg(long, default_value = "demo", value_parser = traffic_type)]
     demo_type: String,
     /// The most journeys in flight at once (more wait, and the wait counts in their latency).
     #[arg(long, default_value_t = 1024)]
@@ -75,6 +75,15 @@ pub struct Args {
     /// Print the final summary as JSON (no progress line).
     #[arg(long)]
     json: bool,
+}
+
+/// A traffic type the shop keeps as given (anything else it replaces with its default).
+fn traffic_type(s: &str) -> Result<String, String> {
+    if telemetry::baggage::valid_traffic_type(s) {
+        Ok(s.to_owned())
+    } else {
+        Err("1 to 32 letters, digits, '-', '_' or '.'".to_owned())
+    }
 }
 
 fn parse_think(s: &str) -> anyhow::Result<(u64, u64)> {
