@@ -938,3 +938,56 @@ async fn scenarios_keep_applying_while_their_redis_is_away() {
     proxy.cut();
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// Replicas changing the shared state at the same moment all land: each change is applied on
+/// top of the others (compare-and-set on the state's version), none is overwritten, and the
+/// history holds every one of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simultaneous_changes_from_several_replicas_are_all_kept() {
+    use shop::scenario::{Activation, Command, Scenario, ScenarioStore};
+    let namespace = format!("cas-{}", uuid::Uuid::new_v4().simple());
+    let replicas: Vec<ScenarioStore> = (0..3)
+        .map(|_| ScenarioStore::redis(&redis_url(), &namespace).expect("store"))
+        .collect();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_millis() as i64;
+    let changes = Scenario::ALL.iter().enumerate().map(|(i, scenario)| {
+        let store = replicas[i % replicas.len()].clone();
+        let activation = Activation {
+            scenario: *scenario,
+            target: scenario.definition().target,
+            level: Some(1),
+            speed: 1.0,
+            started_at_ms: now,
+            seed: None,
+            mark_faults: false,
+            graceful: false,
+        };
+        async move { store.apply(Command::Set(activation)).await }
+    });
+    for result in futures::future::join_all(changes).await {
+        let (_, made) = result.expect("applied");
+        assert_eq!(made.len(), 1, "each change is recorded once");
+    }
+    let state = replicas[0].refresh().await.expect("state");
+    let mut active: Vec<Scenario> = state.active.iter().map(|a| a.scenario).collect();
+    active.sort();
+    assert_eq!(active, Scenario::ALL.to_vec(), "no change was overwritten");
+    assert_eq!(state.version, Scenario::ALL.len() as u64);
+    let history = replicas[1].history().await.expect("history");
+    assert_eq!(history.len(), Scenario::ALL.len());
+
+    let client = redis::Client::open(redis_url()).expect("redis");
+    let mut c = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("redis connection");
+    let _: () = redis::cmd("DEL")
+        .arg(format!("{namespace}:scenarios:state"))
+        .arg(format!("{namespace}:scenarios:history"))
+        .query_async(&mut c)
+        .await
+        .expect("cleanup");
+}

@@ -91,7 +91,10 @@ fn status_of(store: &ScenarioStore, state: &State) -> StatusView {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        ApiError::unavailable("scenario_store", e)
+        match e {
+            StoreError::Contended => ApiError::conflict("scenario_contended", e.to_string()),
+            e => ApiError::unavailable("scenario_store", e),
+        }
     }
 }
 

@@ -19,12 +19,37 @@ pub const POLL_INTERVAL: Duration = Duration::from_millis(500);
 /// The most history records kept.
 const HISTORY_CAP: isize = 10_000;
 
+/// How often a change is retried when other replicas change the state first. Every failed
+/// attempt means another change landed, so N writers at once need at most N attempts.
+const CAS_ATTEMPTS: usize = 16;
+
+/// KEYS: state, history. ARGV: the version the change was computed from, the history cap,
+/// the new state, then the history records. Writes only if the stored version is unchanged.
+const COMPARE_AND_SET: &str = r#"
+local stored = redis.call('GET', KEYS[1])
+local version = 0
+if stored then
+  version = tonumber(cjson.decode(stored)['version']) or 0
+end
+if version ~= tonumber(ARGV[1]) then
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[3])
+for i = 4, #ARGV do
+  redis.call('RPUSH', KEYS[2], ARGV[i])
+end
+redis.call('LTRIM', KEYS[2], -tonumber(ARGV[2]), -1)
+return 1
+"#;
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("the scenario store (Redis) is unavailable")]
     Unavailable(#[source] redis::RedisError),
     #[error("the scenario store holds something unreadable")]
     Corrupt(#[source] serde_json::Error),
+    #[error("the scenario state kept changing under this change; try again")]
+    Contended,
 }
 
 #[derive(Clone)]
@@ -164,30 +189,51 @@ impl ScenarioStore {
                 Ok((self.current(), changes))
             }
             Backend::Redis(_) => {
-                let old = self.refresh().await?;
-                let (next, changes) = transition(&old, &command, now);
-                if !changes.is_empty() {
-                    let mut c = self.connection().await?;
-                    let mut pipe = redis::pipe();
-                    let (state_key, history_key) = self.keys();
-                    pipe.atomic().set(
-                        state_key,
-                        serde_json::to_string(&next).map_err(StoreError::Corrupt)?,
-                    );
-                    for change in &changes {
-                        pipe.rpush(
-                            history_key,
-                            serde_json::to_string(change).map_err(StoreError::Corrupt)?,
-                        );
+                // Compare-and-set on the state's version: a change made meanwhile by another
+                // replica is read and the command applied on top of it, never overwritten.
+                for _ in 0..CAS_ATTEMPTS {
+                    let old = self.refresh().await?;
+                    let (next, changes) = transition(&old, &command, now);
+                    if changes.is_empty() {
+                        return Ok((self.current(), changes));
                     }
-                    pipe.ltrim(history_key, -HISTORY_CAP, -1);
-                    if let Err(e) = pipe.query_async::<()>(&mut c).await {
-                        self.forget_connection().await;
-                        return Err(StoreError::Unavailable(e));
+                    if self.compare_and_set(old.version, &next, &changes).await? {
+                        self.inner.latest.send_replace(Arc::new(next));
+                        return Ok((self.current(), changes));
                     }
-                    self.inner.latest.send_replace(Arc::new(next));
                 }
-                Ok((self.current(), changes))
+                Err(StoreError::Contended)
+            }
+        }
+    }
+
+    /// Writes `next` and appends `changes` to the history, in one step, if the stored state
+    /// is still at `version`; false when another writer came first.
+    async fn compare_and_set(
+        &self,
+        version: u64,
+        next: &State,
+        changes: &[Change],
+    ) -> Result<bool, StoreError> {
+        let mut c = self.connection().await?;
+        let (state_key, history_key) = self.keys();
+        // EVAL: scenario changes are rare, the script is short.
+        let mut call = redis::cmd("EVAL");
+        call.arg(COMPARE_AND_SET)
+            .arg(2)
+            .arg(state_key)
+            .arg(history_key)
+            .arg(version)
+            .arg(HISTORY_CAP)
+            .arg(serde_json::to_string(next).map_err(StoreError::Corrupt)?);
+        for change in changes {
+            call.arg(serde_json::to_string(change).map_err(StoreError::Corrupt)?);
+        }
+        match call.query_async::<i64>(&mut c).await {
+            Ok(written) => Ok(written == 1),
+            Err(e) => {
+                self.forget_connection().await;
+                Err(StoreError::Unavailable(e))
             }
         }
     }
