@@ -103,7 +103,7 @@ impl Scenario {
                 Cart,
                 "cart operations",
                 "dependency-outage",
-                "The cart cannot reach Redis: every cart operation fails with a real connection error (503); pages without a cart keep working.",
+                "The cart cannot reach Redis: every cart operation fails with a real connection error (503); adding to the cart and checkout fail, browse pages are served without the cart summary.",
                 false,
             ),
             Scenario::MemoryLeak => (
@@ -142,6 +142,58 @@ impl Scenario {
             fault_type,
             description,
             any_service,
+        }
+    }
+}
+
+/// payment-failure: the share of charges that fail, per level ...
+pub const PAYMENT_FAILURES_PER_LEVEL: f64 = 0.08;
+/// ... and of those, the share that are processor errors (502); the rest are declines (402).
+pub const PAYMENT_FAILURE_ERROR_SHARE: f64 = 0.6;
+
+/// What a scenario does to the error rate of the requests it acts on: the ground truth a
+/// check of the telemetry compares with.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum FailureSignature {
+    /// This share of `service`'s requests (of `operation` when given: a SERVER span name)
+    /// fail with a 5xx.
+    Fails {
+        service: ServiceName,
+        operation: Option<&'static str>,
+        rate: f64,
+    },
+    /// Latency, memory or query shape only: no more failures than a healthy shop.
+    NoFailures,
+    /// Requests fail when they wait too long, so how many depends on the load.
+    LoadDependent,
+}
+
+impl Scenario {
+    /// The failures this scenario causes at `level` when acting on `target`.
+    pub fn failure_signature(self, target: ServiceName, level: u8) -> FailureSignature {
+        match self {
+            Scenario::Blackfriday => FailureSignature::Fails {
+                service: target,
+                operation: Some(self.definition().operation),
+                rate: BLACKFRIDAY_STEPS[usize::from(level).min(BLACKFRIDAY_STEPS.len() - 1)].2,
+            },
+            Scenario::PaymentFailure => FailureSignature::Fails {
+                service: target,
+                operation: Some(self.definition().operation),
+                rate: (PAYMENT_FAILURES_PER_LEVEL * f64::from(level)).min(1.0)
+                    * PAYMENT_FAILURE_ERROR_SHARE,
+            },
+            Scenario::RedisOutage => FailureSignature::Fails {
+                service: target,
+                operation: None,
+                rate: 1.0,
+            },
+            Scenario::PoolExhaustion => FailureSignature::LoadDependent,
+            Scenario::SlowQuery
+            | Scenario::MemoryLeak
+            | Scenario::CpuHotspot
+            | Scenario::NPlusOne
+            | Scenario::SlowInternationalShipping => FailureSignature::NoFailures,
         }
     }
 }

@@ -110,9 +110,11 @@ async fn get_json(http: &reqwest::Client, url: &str) -> Option<serde_json::Value
 }
 
 /// What demo traffic should show under the scenarios in `status` (the shop's `/scenarios`):
-/// Black Friday's step fails its share of recommendations; no scenario leaves payment
-/// declines and stock only; another scenario may fail any share.
+/// each scenario's failure signature, from the catalogue — the share of its target's requests
+/// that fail; no more failures than a healthy shop for latency-only scenarios (payment
+/// declines and stock are 4xx, so at most 5% of the frontend's demo requests fail).
 fn demo_expectation(status: &serde_json::Value, since_ms: Option<u64>) -> DemoExpectation {
+    use shop::scenario::catalogue::FailureSignature;
     let frontend_demo = OperationFilter {
         service: Some("frontend".to_owned()),
         traffic_type: Some("demo".to_owned()),
@@ -124,39 +126,73 @@ fn demo_expectation(status: &serde_json::Value, since_ms: Option<u64>) -> DemoEx
         rate: DemoRate::Within(0.0, 0.05),
         reason: "no scenario: payment declines and stock only".to_owned(),
     };
+    let mut latency_only = Vec::new();
     for a in status["active"].as_array().into_iter().flatten() {
-        let level = a["current_level"].as_u64().unwrap_or(0) as usize;
-        match a["scenario"].as_str() {
-            Some("blackfriday") if level > 0 => {
-                let definition = shop::scenario::Scenario::Blackfriday.definition();
-                let rate = shop::scenario::catalogue::BLACKFRIDAY_STEPS[level.min(5)].2;
+        let level = a["current_level"]
+            .as_u64()
+            .unwrap_or(0)
+            .min(u64::from(u8::MAX)) as u8;
+        let Some(scenario) = a["scenario"]
+            .as_str()
+            .and_then(shop::scenario::Scenario::parse)
+        else {
+            continue;
+        };
+        let name = scenario.as_str();
+        let target = a["target"]
+            .as_str()
+            .and_then(|t| shop::ServiceName::ALL.into_iter().find(|s| s.as_str() == t))
+            .unwrap_or(scenario.definition().target);
+        match scenario.failure_signature(target, level) {
+            FailureSignature::Fails {
+                service,
+                operation,
+                rate,
+            } => {
+                // Failures the scenario does not cause yet (Black Friday's minute 0) leave
+                // the healthy expectation in place.
+                if rate <= 0.0 {
+                    latency_only.push(format!("{name} at level {level}"));
+                    continue;
+                }
                 demo = DemoExpectation {
                     measure: OperationFilter {
-                        service: Some(definition.target.as_str().to_owned()),
-                        operation: Some(definition.operation.to_owned()),
+                        service: Some(service.as_str().to_owned()),
+                        operation: operation.map(str::to_owned),
                         since_ms,
                         ..OperationFilter::default()
                     },
                     rate: DemoRate::About(rate),
                     reason: format!(
-                        "blackfriday step {level}: {:.0}% of {} fail",
+                        "{name} at level {level}: {:.0}% of {} fail",
                         rate * 100.0,
-                        definition.operation
+                        operation.map_or_else(
+                            || format!("{service} requests"),
+                            |o| format!("{service} {o}")
+                        )
                     ),
                 };
+                return demo;
             }
-            Some("blackfriday") => {
-                demo.reason = "blackfriday step 0: nothing fails yet".to_owned();
-            }
-            Some(name) => {
+            FailureSignature::LoadDependent => {
                 demo = DemoExpectation {
                     measure: frontend_demo.clone(),
                     rate: DemoRate::Within(0.0, 1.0),
-                    reason: format!("{name} at level {level}"),
+                    reason: format!(
+                        "{name} at level {level}: how many requests time out depends on the load"
+                    ),
                 };
             }
-            None => {}
+            FailureSignature::NoFailures => {
+                latency_only.push(format!("{name} at level {level}"));
+            }
         }
+    }
+    if matches!(demo.rate, DemoRate::Within(_, hi) if hi < 1.0) && !latency_only.is_empty() {
+        demo.reason = format!(
+            "{}: latency only, payment declines and stock as usual",
+            latency_only.join(", ")
+        );
     }
     demo
 }
@@ -309,6 +345,68 @@ fn print_table(checks: &[Check]) {
             if c.passed { "ok" } else { "FAIL" },
             c.measured,
             c.expected
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::{DemoRate, demo_expectation};
+
+    fn with(scenario: &str, target: &str, level: u8) -> serde_json::Value {
+        json!({"active": [{"scenario": scenario, "target": target, "current_level": level}]})
+    }
+
+    #[test]
+    fn each_scenario_is_judged_by_its_own_failures_since_it_changed() {
+        let none = demo_expectation(&json!({"active": []}), Some(7));
+        assert_eq!(none.measure.service.as_deref(), Some("frontend"));
+        assert_eq!(none.measure.traffic_type.as_deref(), Some("demo"));
+        assert_eq!(none.measure.since_ms, Some(7));
+        assert_eq!(none.rate, DemoRate::Within(0.0, 0.05));
+
+        let bf = demo_expectation(&with("blackfriday", "product-catalog", 2), Some(7));
+        assert_eq!(bf.measure.service.as_deref(), Some("product-catalog"));
+        assert_eq!(
+            bf.measure.operation.as_deref(),
+            Some("GET /products/recommendations")
+        );
+        assert_eq!(bf.measure.since_ms, Some(7));
+        assert_eq!(bf.rate, DemoRate::About(0.10));
+
+        // 8% of charges per level fail, 60% of those with a 502 (the rest are 402 declines).
+        let payment = demo_expectation(&with("payment-failure", "payment", 3), None);
+        assert_eq!(payment.measure.operation.as_deref(), Some("POST /charge"));
+        let DemoRate::About(p) = payment.rate else {
+            panic!("{:?}", payment.rate)
+        };
+        assert!((p - 0.144).abs() < 1e-9, "{p}");
+
+        let redis = demo_expectation(&with("redis-outage", "cart", 3), None);
+        assert_eq!(redis.measure.service.as_deref(), Some("cart"));
+        assert_eq!(redis.measure.operation, None);
+        assert_eq!(redis.rate, DemoRate::About(1.0));
+
+        // Latency only: as healthy as no scenario, and it says why.
+        let cpu = demo_expectation(&with("cpu-hotspot", "currency", 4), None);
+        assert_eq!(cpu.measure.service.as_deref(), Some("frontend"));
+        assert_eq!(cpu.rate, DemoRate::Within(0.0, 0.05));
+        assert!(
+            cpu.reason.contains("cpu-hotspot at level 4: latency only"),
+            "{}",
+            cpu.reason
+        );
+        let minute_zero = demo_expectation(&with("blackfriday", "product-catalog", 0), None);
+        assert_eq!(minute_zero.rate, DemoRate::Within(0.0, 0.05));
+
+        let pool = demo_expectation(&with("pool-exhaustion", "checkout", 5), None);
+        assert_eq!(pool.rate, DemoRate::Within(0.0, 1.0));
+        assert!(
+            pool.reason.contains("depends on the load"),
+            "{}",
+            pool.reason
         );
     }
 }

@@ -10,6 +10,7 @@ use rand::Rng;
 use super::model::{Card, Charge, ChargeRequest, Refund, RefundRequest};
 use crate::error::{ApiError, ApiJson, ApiResult};
 use crate::scenario::Scenario;
+use crate::scenario::catalogue::{PAYMENT_FAILURE_ERROR_SHARE, PAYMENT_FAILURES_PER_LEVEL};
 
 /// The card that is always declined, for tests and demos.
 pub const DECLINED_TEST_CARD: &str = "4000000000000002";
@@ -49,10 +50,10 @@ pub(super) async fn charge(
     let mut declined =
         req.card.number.digits() == DECLINED_TEST_CARD || roll < state.config.decline_rate;
     if let Some(f) = state.faults.active(Scenario::PaymentFailure)
-        && f.roll(0.08 * f64::from(f.level))
+        && f.roll(PAYMENT_FAILURES_PER_LEVEL * f64::from(f.level))
     {
         f.mark();
-        if f.roll(0.4) {
+        if !f.roll(PAYMENT_FAILURE_ERROR_SHARE) {
             declined = true;
         } else {
             tokio::time::sleep(Duration::from_millis(800)).await;
