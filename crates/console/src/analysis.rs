@@ -174,6 +174,9 @@ pub struct OperationFilter {
     /// Only requests that started at or after this time (Unix ms): what happened since a
     /// scenario changed, not before.
     pub since_ms: Option<u64>,
+    /// One row per service and traffic type, all its operations together (`operation` `*`).
+    #[serde(default)]
+    pub merge_operations: bool,
 }
 
 /// RED per service, operation and traffic type over the SERVER spans that match.
@@ -188,8 +191,13 @@ pub fn operations(store: &Store, f: &OperationFilter) -> Vec<OperationRed> {
             && f.operation.as_deref().is_none_or(|x| x == s.name)
             && f.traffic_type.as_deref().is_none_or(|x| x == traffic);
         if wanted {
+            let operation = if f.merge_operations {
+                "*".to_owned()
+            } else {
+                s.name.clone()
+            };
             let e = groups
-                .entry((s.service.to_string(), s.name.clone(), traffic.to_owned()))
+                .entry((s.service.to_string(), operation, traffic.to_owned()))
                 .or_default();
             e.0 += 1;
             e.1 += u64::from(s.error);

@@ -12,6 +12,9 @@ pub struct Expectations {
     pub baseline_max_error_rate: f64,
     /// Range of the frontend's baseline p95, ms.
     pub baseline_p95_ms: (f64, f64),
+    /// Where the baseline figures are measured: the frontend's baseline requests since the
+    /// last scenario change, all operations together.
+    pub baseline: OperationFilter,
     /// What the demo traffic shows under the scenario in force.
     pub demo: DemoExpectation,
     /// Whether carts are in Redis (so Redis spans must appear under cart).
@@ -76,9 +79,17 @@ fn pct(x: f64) -> String {
     format!("{:.1}%", x * 100.0)
 }
 
-/// The checklist over the console's summary, and `operations` — the console's answer to
-/// `e.demo.measure`.
-pub fn evaluate(s: &Summary, operations: &[OperationRed], e: &Expectations) -> Vec<Check> {
+/// What the console measured since the last scenario change: its `/api/operations` answers
+/// to `Expectations::baseline` and `Expectations::demo.measure`.
+#[derive(Debug, Clone, Default)]
+pub struct Recent {
+    pub baseline: Vec<OperationRed>,
+    pub demo: Vec<OperationRed>,
+}
+
+/// The checklist over the console's summary (the whole store: services, graph, spans) and
+/// what it measured recently (error rates and latency as they are now).
+pub fn evaluate(s: &Summary, recent: &Recent, e: &Expectations) -> Vec<Check> {
     let mut out = Vec::new();
     let missing: Vec<&String> = e
         .services
@@ -153,12 +164,7 @@ pub fn evaluate(s: &Summary, operations: &[OperationRed], e: &Expectations) -> V
         ),
         "0 without it",
     ));
-    let frontend = |t: &str| {
-        s.red
-            .iter()
-            .find(|r| r.service == "frontend" && r.traffic_type == t)
-    };
-    match frontend("baseline") {
+    match recent.baseline.iter().find(|r| r.requests > 0) {
         Some(r) => {
             out.push(check(
                 "baseline error rate",
@@ -180,7 +186,7 @@ pub fn evaluate(s: &Summary, operations: &[OperationRed], e: &Expectations) -> V
             "baseline journeys",
         )),
     }
-    out.push(demo_check(operations, &e.demo));
+    out.push(demo_check(&recent.demo, &e.demo));
     for service in ["product-catalog", "checkout"] {
         let sql: Vec<_> = s
             .databases
@@ -372,6 +378,12 @@ mod tests {
             min_depth: 5,
             baseline_max_error_rate: 0.02,
             baseline_p95_ms: (0.0, 500.0),
+            baseline: OperationFilter {
+                service: Some("frontend".into()),
+                traffic_type: Some("baseline".into()),
+                merge_operations: true,
+                ..OperationFilter::default()
+            },
             demo: DemoExpectation {
                 measure: OperationFilter {
                     service: Some("frontend".into()),
@@ -391,11 +403,11 @@ mod tests {
         store.add_traces(ExportTraceServiceRequest {
             resource_spans: spans,
         });
-        evaluate(
-            &crate::analysis::summary(&store, 0),
-            &crate::analysis::operations(&store, &e.demo.measure),
-            e,
-        )
+        let recent = Recent {
+            baseline: crate::analysis::operations(&store, &e.baseline),
+            demo: crate::analysis::operations(&store, &e.demo.measure),
+        };
+        evaluate(&crate::analysis::summary(&store, 0), &recent, e)
     }
 
     fn result<'a>(checks: &'a [Check], name: &str) -> &'a Check {
@@ -470,18 +482,28 @@ mod tests {
     /// `n` requests of recommendations on product-catalog (traces `first..first + n`), `failed`
     /// of them errors, starting `start_s` seconds after the epoch.
     fn requests(first: u8, n: u8, failed: u8, start_s: u64) -> Vec<ResourceSpans> {
+        served(
+            ("product-catalog", "GET /products/recommendations", "demo"),
+            first,
+            n,
+            failed,
+            start_s,
+        )
+    }
+
+    /// `n` SERVER spans of (service, name, traffic type), otherwise as [`requests`].
+    fn served(
+        (service, name, traffic): (&str, &str, &str),
+        first: u8,
+        n: u8,
+        failed: u8,
+        start_s: u64,
+    ) -> Vec<ResourceSpans> {
         (0..n)
             .map(|i| {
-                let mut rs = span(
-                    "product-catalog",
-                    first + i,
-                    1,
-                    0,
-                    2,
-                    &[("traffic.type", "demo")],
-                );
+                let mut rs = span(service, first + i, 1, 0, 2, &[("traffic.type", traffic)]);
                 let sp = &mut rs.scope_spans[0].spans[0];
-                sp.name = "GET /products/recommendations".into();
+                sp.name = name.into();
                 sp.start_time_unix_nano = start_s * 1_000_000_000 + u64::from(i);
                 sp.end_time_unix_nano = sp.start_time_unix_nano + 1_000_000;
                 if i < failed {
@@ -535,5 +557,24 @@ mod tests {
         let demo = result(&checks, "demo error rate fits the scenario");
         assert!(!demo.passed);
         assert_eq!(demo.measured, "5 requests so far; 20 needed to judge");
+    }
+
+    #[test]
+    fn baseline_figures_are_those_since_the_last_change() {
+        // A scenario that failed baseline requests, then cleared at t = 100 s.
+        let browse = ("frontend", "POST /api/browse", "baseline");
+        let mut spans = served(browse, 1, 40, 40, 10);
+        spans.extend(served(browse, 41, 40, 0, 100));
+        let mut e = expectations();
+        e.baseline.since_ms = Some(100_000);
+        let now = result(&run(spans.clone(), &e), "baseline error rate").clone();
+        assert!(now.passed, "{now:?}");
+        assert_eq!(now.measured, "0.0% of 40 requests");
+        e.baseline.since_ms = None;
+        let all = result(&run(spans, &e), "baseline error rate").clone();
+        assert!(
+            !all.passed,
+            "the whole store still holds the failures: {all:?}"
+        );
     }
 }

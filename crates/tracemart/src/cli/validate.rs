@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use console::analysis::{OperationFilter, OperationRed};
-use console::validate::{Check, DemoExpectation, DemoRate, Expectations, evaluate};
+use console::validate::{Check, DemoExpectation, DemoRate, Expectations, Recent, evaluate};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -98,8 +98,26 @@ fn operations_url(console_url: &str, filter: &OperationFilter) -> anyhow::Result
         if let Some(since) = filter.since_ms {
             q.append_pair("since_ms", &since.to_string());
         }
+        if filter.merge_operations {
+            q.append_pair("merge_operations", "true");
+        }
     }
     Ok(url)
+}
+
+/// The console's RED of the operations `filter` selects.
+async fn operations(
+    http: &reqwest::Client,
+    console_url: &str,
+    filter: &OperationFilter,
+) -> anyhow::Result<Vec<OperationRed>> {
+    http.get(operations_url(console_url, filter)?)
+        .send()
+        .await
+        .context("cannot reach the console's /api/operations")?
+        .json()
+        .await
+        .context("the console answered something else than operations")
 }
 
 async fn get_json(http: &reqwest::Client, url: &str) -> Option<serde_json::Value> {
@@ -213,23 +231,30 @@ async fn expectations(args: &Args, http: &reqwest::Client) -> anyhow::Result<Exp
         .as_ref()
         .and_then(|st| st["shared"].as_bool())
         .unwrap_or(false);
+    // Error rates and latency are judged on what happened since the last change (a second
+    // later, for replicas that poll their shared state), never on what came before it.
+    let since_ms = match &status {
+        Some(_) => get_json(http, &format!("{shop}/scenarios/history"))
+            .await
+            .and_then(|h| h.as_array()?.last()?["at_ms"].as_u64())
+            .map(|at| at + 1000),
+        None => None,
+    };
     let demo = match &status {
-        Some(st) => {
-            // Judged on what happened since the last change (a second later, for replicas that
-            // poll their shared state), never on what came before it.
-            let history = get_json(http, &format!("{shop}/scenarios/history")).await;
-            let since_ms = history
-                .as_ref()
-                .and_then(|h| h.as_array()?.last()?["at_ms"].as_u64())
-                .map(|at| at + 1000);
-            demo_expectation(st, since_ms)
-        }
+        Some(st) => demo_expectation(st, since_ms),
         None => {
             let mut d = demo_expectation(&serde_json::Value::Null, None);
             d.reason
                 .push_str("; the shop's scenario state was not reachable");
             d
         }
+    };
+    let baseline = OperationFilter {
+        service: Some("frontend".to_owned()),
+        traffic_type: Some("baseline".to_owned()),
+        since_ms,
+        merge_operations: true,
+        ..OperationFilter::default()
     };
     let min_depth = args
         .min_depth
@@ -239,6 +264,7 @@ async fn expectations(args: &Args, http: &reqwest::Client) -> anyhow::Result<Exp
         min_depth,
         baseline_max_error_rate: 0.02,
         baseline_p95_ms: range_ms(&args.baseline_p95)?,
+        baseline,
         demo,
         redis,
         metrics: METRICS.iter().map(|m| (*m).to_owned()).collect(),
@@ -283,15 +309,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 .json()
                 .await
                 .context("the console answered something else than a summary")?;
-            let operations: Vec<OperationRed> = http
-                .get(operations_url(&console_url, &expected.demo.measure)?)
-                .send()
-                .await
-                .context("cannot reach the console's /api/operations")?
-                .json()
-                .await
-                .context("the console answered something else than operations")?;
-            let checks = evaluate(&summary, &operations, &expected);
+            let recent = Recent {
+                baseline: operations(&http, &console_url, &expected.baseline).await?,
+                demo: operations(&http, &console_url, &expected.demo.measure).await?,
+            };
+            let checks = evaluate(&summary, &recent, &expected);
             if checks.iter().all(|c| c.passed) || started.elapsed() >= args.wait {
                 return Ok::<_, anyhow::Error>(checks);
             }
