@@ -188,9 +188,10 @@ impl Scenario {
                 operation: None,
                 rate: 1.0,
             },
-            Scenario::PoolExhaustion => FailureSignature::LoadDependent,
-            Scenario::SlowQuery
-            | Scenario::MemoryLeak
+            // Slow statements hold their connections: under load, requests queue for the
+            // pool and fail after its timeout, like pool exhaustion's.
+            Scenario::PoolExhaustion | Scenario::SlowQuery => FailureSignature::LoadDependent,
+            Scenario::MemoryLeak
             | Scenario::CpuHotspot
             | Scenario::NPlusOne
             | Scenario::SlowInternationalShipping => FailureSignature::NoFailures,
