@@ -146,14 +146,11 @@ impl Shop {
             .status()
             .expect("kill");
         assert!(status.success());
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let exit = loop {
-            if let Some(s) = self.child.try_wait().expect("wait") {
-                break s;
-            }
-            assert!(Instant::now() < deadline, "did not stop after SIGTERM");
-            std::thread::sleep(Duration::from_millis(50));
-        };
+        let exit = common::wait_exit(
+            &mut self.child,
+            Duration::from_secs(30),
+            "did not stop after SIGTERM",
+        );
         let mut out = String::new();
         if let Some(mut o) = self.child.stdout.take() {
             let _ = o.read_to_string(&mut out);
@@ -260,14 +257,7 @@ fn a_taken_port_is_a_clear_error() {
     let taken = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = taken.local_addr().expect("addr").port();
     let mut shop = Shop::start_unready(&[("CART_PORT", port.to_string())]);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let exit = loop {
-        if let Some(s) = shop.child.try_wait().expect("wait") {
-            break s;
-        }
-        assert!(Instant::now() < deadline, "up should fail");
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let exit = common::wait_exit(&mut shop.child, Duration::from_secs(30), "up should fail");
     let mut stderr = String::new();
     shop.child
         .stderr

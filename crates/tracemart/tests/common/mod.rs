@@ -54,6 +54,18 @@ pub fn free_port() -> u16 {
     free_ports(1)[0]
 }
 
+/// Waits for `child` to exit, at most `within`; `what` names what was expected of it.
+pub fn wait_exit(child: &mut Child, within: Duration, what: &str) -> std::process::ExitStatus {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            return s;
+        }
+        assert!(Instant::now() < deadline, "{what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// Why a child did not become ready.
 pub enum NotReady {
     /// It exited; its stderr says why.

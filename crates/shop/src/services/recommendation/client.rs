@@ -23,23 +23,20 @@ impl RecommendationClient {
     }
 
     pub async fn for_product(&self, product_id: i64, limit: i64) -> Result<Recommended, ApiError> {
-        let path = format!("/recommendations?product_id={product_id}&limit={limit}");
-        call::<_, ()>(
-            &self.http,
-            &self.upstream,
-            Method::GET,
-            "/recommendations",
-            &path,
-            None,
-        )
-        .await
+        self.recommendations(&format!("product_id={product_id}&limit={limit}"))
+            .await
     }
 
     pub async fn for_category(&self, category: &str, limit: i64) -> Result<Recommended, ApiError> {
-        let path = format!(
-            "/recommendations?category={}&limit={limit}",
+        self.recommendations(&format!(
+            "category={}&limit={limit}",
             encode_query(category)
-        );
+        ))
+        .await
+    }
+
+    async fn recommendations(&self, query: &str) -> Result<Recommended, ApiError> {
+        let path = format!("/recommendations?{query}");
         call::<_, ()>(
             &self.http,
             &self.upstream,
