@@ -60,14 +60,34 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         "stopped (POST /start on load-generator)".to_owned()
     };
     let control_token = config.control_token.clone();
+    // The console forwards to the shop before the first service listens, so a page opened
+    // while the shop starts sees it come up instead of "not connected"; again once every
+    // service is bound (a port 0 is known only then).
+    let connect = |frontend: String, load: String| {
+        if let Some(c) = &console {
+            c.connect(console::api::Targets {
+                shop: Some(frontend),
+                load: Some(load),
+                control_token: control_token.clone(),
+            });
+        }
+    };
+    let planned = |service: ServiceName| {
+        let port = listen
+            .iter()
+            .find(|(s, _)| *s == service)
+            .map_or(0, |(_, a)| a.port());
+        format!("http://127.0.0.1:{port}")
+    };
+    connect(
+        planned(ServiceName::Frontend),
+        planned(ServiceName::LoadGenerator),
+    );
     let shop = shop::start(config, &hub, &listen)?;
-    if let Some(c) = &console {
-        c.connect(console::api::Targets {
-            shop: Some(shop.url(ServiceName::Frontend)),
-            load: Some(shop.url(ServiceName::LoadGenerator)),
-            control_token,
-        });
-    }
+    connect(
+        shop.url(ServiceName::Frontend),
+        shop.url(ServiceName::LoadGenerator),
+    );
 
     println!(
         "tracemart {} — the shop is open ({} ms)",
