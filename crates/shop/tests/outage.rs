@@ -75,7 +75,7 @@ async fn postgres_outage_degrades_and_recovers() {
         u.to_string()
     };
     // The database is down before the shop starts: the shop starts anyway.
-    proxy.cut();
+    proxy.cut().await;
     let shop = TestShop::start(test_config(Database::Postgres { url: proxied }, None));
     assert_not_ready(&shop, ServiceName::ProductCatalog, "database").await;
     assert_not_ready(&shop, ServiceName::Checkout, "database").await;
@@ -96,7 +96,7 @@ async fn postgres_outage_degrades_and_recovers() {
     assert_eq!(status, 200, "{product}");
 
     // It goes away while running.
-    proxy.cut();
+    proxy.cut().await;
     assert_fails_fast(
         &shop,
         reqwest::Method::GET,
@@ -149,7 +149,7 @@ async fn postgres_outage_degrades_and_recovers() {
     assert_eq!(status, 201, "{placed}");
 
     shop.stop().await;
-    proxy.cut();
+    proxy.cut().await;
     db.drop_now().await;
 }
 
@@ -174,7 +174,7 @@ async fn redis_outage_degrades_the_cart_only_and_recovers() {
         .await;
     assert_eq!(status, 201);
 
-    proxy.cut();
+    proxy.cut().await;
     assert_not_ready(&shop, ServiceName::Cart, "redis").await;
     assert_fails_fast(
         &shop,
@@ -235,6 +235,6 @@ async fn redis_outage_degrades_the_cart_only_and_recovers() {
     );
 
     shop.stop().await;
-    proxy.cut();
+    proxy.cut().await;
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -908,7 +908,7 @@ async fn scenarios_keep_applying_while_their_redis_is_away() {
     shop.set_scenario("n-plus-one", json!({})).await;
     assert_eq!(listing_selects(&shop).await.len(), 11);
 
-    proxy.cut();
+    proxy.cut().await;
     tokio::time::sleep(Duration::from_secs(1)).await; // a few missed polls
     assert_eq!(
         listing_selects(&shop).await.len(),
@@ -935,7 +935,7 @@ async fn scenarios_keep_applying_while_their_redis_is_away() {
     })
     .await;
     shop.stop().await;
-    proxy.cut();
+    proxy.cut().await;
     let _ = std::fs::remove_dir_all(dir);
 }
 

@@ -335,27 +335,36 @@ pub fn services_of(trace: &[Span]) -> HashSet<String> {
     trace.iter().map(|s| s.service.clone()).collect()
 }
 
-/// A TCP proxy in front of a real store: `cut()` drops the listener and every connection (the
-/// store is "down" for its clients), `restore()` listens again on the same port.
+/// A TCP proxy in front of a real store: `cut()` closes the listener and every connection, so
+/// new ones are refused, as by a store that is down; `restore()` listens again on the same
+/// port. While cut, the port stays bound (not listening): no outgoing connection on the
+/// machine can take it as its own port in the meantime.
 pub struct Proxy {
     pub addr: SocketAddr,
     target: SocketAddr,
     task: Option<tokio::task::JoinHandle<()>>,
+    reserved: Option<tokio::net::TcpSocket>,
+}
+
+fn proxy_socket(addr: SocketAddr) -> tokio::net::TcpSocket {
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket.set_reuseaddr(true).expect("SO_REUSEADDR");
+    socket.bind(addr).expect("proxy bind");
+    socket
 }
 
 impl Proxy {
     pub async fn start(target: SocketAddr) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("proxy bind");
+        let listener = proxy_socket("127.0.0.1:0".parse().expect("addr"))
+            .listen(1024)
+            .expect("proxy listen");
         let addr = listener.local_addr().expect("proxy addr");
-        let mut p = Self {
+        Self {
             addr,
             target,
-            task: None,
-        };
-        p.task = Some(tokio::spawn(Self::accept(listener, target)));
-        p
+            task: Some(tokio::spawn(Self::accept(listener, target))),
+            reserved: None,
+        }
     }
 
     async fn accept(listener: tokio::net::TcpListener, target: SocketAddr) {
@@ -372,20 +381,31 @@ impl Proxy {
         }
     }
 
-    pub fn cut(&mut self) {
+    pub async fn cut(&mut self) {
         if let Some(t) = self.task.take() {
             t.abort();
+            let _ = t.await; // the listener and every connection are gone
+        }
+        if self.reserved.is_none() {
+            self.reserved = Some(proxy_socket(self.addr));
         }
     }
 
     pub async fn restore(&mut self) {
-        let listener = eventually(
-            "the proxy port to be free again",
-            Duration::from_secs(10),
-            || async { tokio::net::TcpListener::bind(self.addr).await.ok() },
-        )
-        .await;
+        let socket = self
+            .reserved
+            .take()
+            .unwrap_or_else(|| proxy_socket(self.addr));
+        let listener = socket.listen(1024).expect("proxy listen again");
         self.task = Some(tokio::spawn(Self::accept(listener, self.target)));
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        if let Some(t) = &self.task {
+            t.abort();
+        }
     }
 }
 
