@@ -91,6 +91,16 @@ fn percentile(sorted: &[u64], p: f64) -> f64 {
     ms(sorted[((sorted.len() - 1) as f64 * p).round() as usize])
 }
 
+/// p50, p95 and p99 of durations in ns, as ms.
+fn percentiles(durations: &mut [u64]) -> (f64, f64, f64) {
+    durations.sort_unstable();
+    (
+        percentile(durations, 0.5),
+        percentile(durations, 0.95),
+        percentile(durations, 0.99),
+    )
+}
+
 fn db_system(s: &StoredSpan) -> Option<&str> {
     s.attr("db.system.name").or_else(|| s.attr("db.system"))
 }
@@ -208,7 +218,7 @@ pub fn operations(store: &Store, f: &OperationFilter) -> Vec<OperationRed> {
         .into_iter()
         .map(
             |((service, operation, traffic_type), (requests, errors, mut d))| {
-                d.sort_unstable();
+                let (p50, p95, p99) = percentiles(&mut d);
                 OperationRed {
                     service,
                     operation,
@@ -216,9 +226,9 @@ pub fn operations(store: &Store, f: &OperationFilter) -> Vec<OperationRed> {
                     requests,
                     errors,
                     error_rate: errors as f64 / requests.max(1) as f64,
-                    p50_ms: percentile(&d, 0.5),
-                    p95_ms: percentile(&d, 0.95),
-                    p99_ms: percentile(&d, 0.99),
+                    p50_ms: p50,
+                    p95_ms: p95,
+                    p99_ms: p99,
                 }
             },
         )
@@ -360,10 +370,6 @@ pub fn summary(store: &Store, settle_ns: u64) -> Summary {
     } else {
         1.0
     };
-    let finish = |v: &mut Vec<u64>| {
-        v.sort_unstable();
-        (percentile(v, 0.5), percentile(v, 0.95), percentile(v, 0.99))
-    };
     let logs = store.logs.len() as u64;
     let mut metrics: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (service, name) in &store.metrics {
@@ -378,7 +384,7 @@ pub fn summary(store: &Store, settle_ns: u64) -> Summary {
         edges: edges
             .into_iter()
             .map(|((from, to, to_kind), (calls, errors, mut d))| {
-                let (p50, p95, _) = finish(&mut d);
+                let (p50, p95, _) = percentiles(&mut d);
                 Edge {
                     from,
                     to,
@@ -394,7 +400,7 @@ pub fn summary(store: &Store, settle_ns: u64) -> Summary {
         red: red
             .into_iter()
             .map(|((service, traffic_type), (requests, errors, mut d))| {
-                let (p50, p95, p99) = finish(&mut d);
+                let (p50, p95, p99) = percentiles(&mut d);
                 Red {
                     service,
                     traffic_type,
@@ -411,7 +417,7 @@ pub fn summary(store: &Store, settle_ns: u64) -> Summary {
         databases: dbs
             .into_iter()
             .map(|((system, service, statement), (calls, errors, mut d))| {
-                let (p50, p95, _) = finish(&mut d);
+                let (p50, p95, _) = percentiles(&mut d);
                 DbOp {
                     system,
                     service,

@@ -41,11 +41,11 @@ pub fn valid_traffic_type(value: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
-/// `cx` with `traffic.type` in its baggage: the caller's when it sent a valid one, `default`
-/// otherwise (the other baggage entries are kept).
-pub fn with_traffic_type(cx: Context, default: &str) -> Context {
-    if baggage_value(&cx, TRAFFIC_TYPE).is_some_and(|t| valid_traffic_type(&t)) {
-        return cx;
+/// `cx` with `traffic.type` in its baggage — the caller's when it sent a valid one, `default`
+/// otherwise (the other baggage entries are kept) — and that traffic type.
+pub fn with_traffic_type(cx: Context, default: &str) -> (Context, String) {
+    if let Some(given) = baggage_value(&cx, TRAFFIC_TYPE).filter(|t| valid_traffic_type(t)) {
+        return (cx, given);
     }
     let mut entries: Vec<KeyValue> = cx
         .baggage()
@@ -54,7 +54,7 @@ pub fn with_traffic_type(cx: Context, default: &str) -> Context {
         .map(|(k, (v, _))| KeyValue::new(k.clone(), v.clone()))
         .collect();
     entries.push(KeyValue::new(TRAFFIC_TYPE, default.to_owned()));
-    cx.with_baggage(entries)
+    (cx.with_baggage(entries), default.to_owned())
 }
 
 /// Reads one correlation value from a context's baggage.

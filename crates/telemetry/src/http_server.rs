@@ -14,7 +14,7 @@ use tracing::field::Empty;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
 use crate::ServiceTelemetry;
-use crate::baggage::{BASELINE, TRAFFIC_TYPE, UntaggedTraffic, baggage_value, with_traffic_type};
+use crate::baggage::{BASELINE, TRAFFIC_TYPE, UntaggedTraffic, with_traffic_type};
 
 /// Paths answered without a span: probes would drown the traces an APM shows.
 const UNTRACED_PATHS: &[&str] = &["/health", "/ready"];
@@ -51,8 +51,7 @@ pub async fn trace_http(
         .extensions()
         .get::<UntaggedTraffic>()
         .map_or(BASELINE, |u| u.0);
-    let parent = with_traffic_type(parent, untagged);
-    let traffic_type = baggage_value(&parent, TRAFFIC_TYPE);
+    let (parent, traffic_type) = with_traffic_type(parent, untagged);
     let method = method_name(request.method());
     let route = request
         .extensions()
@@ -119,9 +118,7 @@ pub async fn trace_http(
         span.record("error.type", status.as_str());
         attrs.push(KeyValue::new("error.type", status.as_str().to_owned()));
     }
-    if let Some(t) = traffic_type {
-        attrs.push(KeyValue::new(TRAFFIC_TYPE, t));
-    }
+    attrs.push(KeyValue::new(TRAFFIC_TYPE, traffic_type));
     telemetry
         .http_server_duration()
         .record(started.elapsed().as_secs_f64(), &attrs);
