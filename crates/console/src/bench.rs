@@ -12,21 +12,6 @@ use serde::Serialize;
 
 use crate::store::{Limits, Store};
 
-const SERVICES: [&str; 12] = [
-    "load-generator",
-    "frontend",
-    "cart",
-    "product-catalog",
-    "checkout",
-    "payment",
-    "currency",
-    "shipping",
-    "ad",
-    "recommendation",
-    "inventory",
-    "notification",
-];
-
 fn kv(k: &str, v: &str) -> KeyValue {
     KeyValue {
         key: k.to_owned(),
@@ -38,15 +23,21 @@ fn kv(k: &str, v: &str) -> KeyValue {
 }
 
 /// One encoded export request of `spans` spans shaped like the shop's (server, client and
-/// database spans with their attributes), trace ids starting at `first_trace`.
-pub fn batch(first_trace: u64, spans: usize) -> Vec<u8> {
-    let mut by_service: Vec<Vec<Span>> = vec![Vec::new(); SERVICES.len()];
+/// database spans with their attributes) from `services`, trace ids starting at
+/// `first_trace`.
+pub fn batch(first_trace: u64, spans: usize, services: &[&str]) -> Vec<u8> {
+    let services = if services.is_empty() {
+        &["shop"][..]
+    } else {
+        services
+    };
+    let mut by_service: Vec<Vec<Span>> = vec![Vec::new(); services.len()];
     for i in 0..spans {
         let trace = first_trace + (i / 24) as u64;
         let mut trace_id = [0u8; 16];
         trace_id[..8].copy_from_slice(&trace.to_be_bytes());
         let n = (i % 24) as u64;
-        let service = (i % 24) % SERVICES.len();
+        let service = (i % 24) % services.len();
         let db = n % 4 == 3;
         let attributes = if db {
             vec![
@@ -107,7 +98,7 @@ pub fn batch(first_trace: u64, spans: usize) -> Vec<u8> {
             .map(|(i, spans)| ResourceSpans {
                 resource: Some(Resource {
                     attributes: vec![
-                        kv("service.name", SERVICES[i]),
+                        kv("service.name", services[i]),
                         kv("service.namespace", "tracemart"),
                         kv("service.version", "0.1.0"),
                     ],
@@ -145,10 +136,13 @@ fn rss_bytes() -> Option<u64> {
     Some(pages * 4096)
 }
 
-/// Decodes and stores `total` spans in batches of `batch_size` into a store capped at `limits`.
-pub fn run(total: u64, batch_size: usize, limits: Limits) -> IngestReport {
+/// Decodes and stores `total` spans of `services` in batches of `batch_size` into a store
+/// capped at `limits`.
+pub fn run(total: u64, batch_size: usize, limits: Limits, services: &[&str]) -> IngestReport {
     // Encoded up front: the benchmark measures decoding and storing, not generating.
-    let batches: Vec<Vec<u8>> = (0..16).map(|i| batch(i * 1_000_000, batch_size)).collect();
+    let batches: Vec<Vec<u8>> = (0..16)
+        .map(|i| batch(i * 1_000_000, batch_size, services))
+        .collect();
     let mut store = Store::new(limits);
     let mut sent = 0u64;
     let mut round = 0u64;
@@ -208,7 +202,7 @@ mod tests {
             max_spans: 20_000,
             ..Limits::default()
         };
-        let r = run(100_000, 512, limits);
+        let r = run(100_000, 512, limits, &["frontend", "cart", "checkout"]);
         assert!(r.spans >= 100_000);
         assert!(r.spans_stored_at_end <= 20_000, "{r:?}");
         assert!(

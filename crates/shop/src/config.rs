@@ -27,82 +27,51 @@ pub enum ServiceName {
     Notification,
 }
 
-impl ServiceName {
-    pub const ALL: [ServiceName; 12] = [
-        ServiceName::LoadGenerator,
-        ServiceName::Frontend,
-        ServiceName::Cart,
-        ServiceName::ProductCatalog,
-        ServiceName::Checkout,
-        ServiceName::Payment,
-        ServiceName::Currency,
-        ServiceName::Shipping,
-        ServiceName::Ad,
-        ServiceName::Recommendation,
-        ServiceName::Inventory,
-        ServiceName::Notification,
-    ];
-
+/// One row of the services table: everything the binary, the deployment checks, the console
+/// and the tests know about a service.
+#[derive(Debug, Clone, Copy)]
+pub struct ServiceSpec {
+    pub name: ServiceName,
     /// The `service.name` it reports and the name on the command line.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ServiceName::LoadGenerator => "load-generator",
-            ServiceName::Frontend => "frontend",
-            ServiceName::Cart => "cart",
-            ServiceName::ProductCatalog => "product-catalog",
-            ServiceName::Checkout => "checkout",
-            ServiceName::Payment => "payment",
-            ServiceName::Currency => "currency",
-            ServiceName::Shipping => "shipping",
-            ServiceName::Ad => "ad",
-            ServiceName::Recommendation => "recommendation",
-            ServiceName::Inventory => "inventory",
-            ServiceName::Notification => "notification",
-        }
-    }
-
+    pub id: &'static str,
     /// The port the original system gave it.
-    pub fn default_port(self) -> u16 {
-        match self {
-            ServiceName::LoadGenerator => 8010,
-            ServiceName::Cart => 8013,
-            ServiceName::ProductCatalog => 8014,
-            ServiceName::Checkout => 8016,
-            ServiceName::Payment => 8017,
-            ServiceName::Frontend => 8018,
-            ServiceName::Currency => 8011,
-            ServiceName::Shipping => 8012,
-            ServiceName::Ad => 8015,
-            ServiceName::Recommendation => 8019,
-            ServiceName::Inventory => 8020,
-            ServiceName::Notification => 8021,
-        }
-    }
-
+    pub port: u16,
     /// The environment variable that holds its base URL for the services that call it.
-    pub fn url_var(self) -> &'static str {
-        match self {
-            ServiceName::LoadGenerator => "LOAD_GENERATOR_URL",
-            ServiceName::Frontend => "FRONTEND_URL",
-            ServiceName::Cart => "CART_SERVICE_URL",
-            ServiceName::ProductCatalog => "PRODUCT_CATALOG_SERVICE_URL",
-            ServiceName::Checkout => "CHECKOUT_SERVICE_URL",
-            ServiceName::Payment => "PAYMENT_SERVICE_URL",
-            ServiceName::Currency => "CURRENCY_SERVICE_URL",
-            ServiceName::Shipping => "SHIPPING_SERVICE_URL",
-            ServiceName::Ad => "AD_SERVICE_URL",
-            ServiceName::Recommendation => "RECOMMENDATION_SERVICE_URL",
-            ServiceName::Inventory => "INVENTORY_SERVICE_URL",
-            ServiceName::Notification => "NOTIFICATION_SERVICE_URL",
-        }
-    }
-
+    pub url_var: &'static str,
+    /// The environment variable that overrides the port it listens on.
+    pub port_var: &'static str,
     /// The services it calls directly.
-    pub fn calls(self) -> &'static [ServiceName] {
-        use ServiceName::*;
-        match self {
-            LoadGenerator => &[Frontend],
-            Frontend => &[
+    pub calls: &'static [ServiceName],
+    /// The external stores it uses when configured with them.
+    pub stores: &'static [&'static str],
+    /// One of the original's (V5) six core services.
+    pub core: bool,
+}
+
+const POSTGRESQL: &[&str] = &["postgresql"];
+
+/// The services of the shop, in start-up order of their listing (`tracemart services`): the one
+/// list every other list of services is read from.
+pub const SERVICES: [ServiceSpec; 12] = {
+    use ServiceName::*;
+    [
+        ServiceSpec {
+            name: LoadGenerator,
+            id: "load-generator",
+            port: 8010,
+            url_var: "LOAD_GENERATOR_URL",
+            port_var: "LOAD_GENERATOR_PORT",
+            calls: &[Frontend],
+            stores: &[],
+            core: true,
+        },
+        ServiceSpec {
+            name: Frontend,
+            id: "frontend",
+            port: 8018,
+            url_var: "FRONTEND_URL",
+            port_var: "FRONTEND_PORT",
+            calls: &[
                 Cart,
                 ProductCatalog,
                 Currency,
@@ -111,33 +80,169 @@ impl ServiceName {
                 Payment,
                 Checkout,
             ],
-            ProductCatalog => &[Recommendation],
-            Shipping => &[Currency],
-            Checkout => &[Inventory, Notification],
-            Cart | Payment | Currency | Ad | Recommendation | Inventory | Notification => &[],
+            stores: &[],
+            core: true,
+        },
+        ServiceSpec {
+            name: Cart,
+            id: "cart",
+            port: 8013,
+            url_var: "CART_SERVICE_URL",
+            port_var: "CART_PORT",
+            calls: &[],
+            stores: &["redis"],
+            core: true,
+        },
+        ServiceSpec {
+            name: ProductCatalog,
+            id: "product-catalog",
+            port: 8014,
+            url_var: "PRODUCT_CATALOG_SERVICE_URL",
+            port_var: "PRODUCT_CATALOG_PORT",
+            calls: &[Recommendation],
+            stores: POSTGRESQL,
+            core: true,
+        },
+        ServiceSpec {
+            name: Checkout,
+            id: "checkout",
+            port: 8016,
+            url_var: "CHECKOUT_SERVICE_URL",
+            port_var: "CHECKOUT_PORT",
+            calls: &[ProductCatalog, Inventory, Notification],
+            stores: POSTGRESQL,
+            core: true,
+        },
+        ServiceSpec {
+            name: Payment,
+            id: "payment",
+            port: 8017,
+            url_var: "PAYMENT_SERVICE_URL",
+            port_var: "PAYMENT_PORT",
+            calls: &[],
+            stores: &[],
+            core: true,
+        },
+        ServiceSpec {
+            name: Currency,
+            id: "currency",
+            port: 8011,
+            url_var: "CURRENCY_SERVICE_URL",
+            port_var: "CURRENCY_PORT",
+            calls: &[],
+            stores: &[],
+            core: false,
+        },
+        ServiceSpec {
+            name: Shipping,
+            id: "shipping",
+            port: 8012,
+            url_var: "SHIPPING_SERVICE_URL",
+            port_var: "SHIPPING_PORT",
+            calls: &[Currency],
+            stores: &[],
+            core: false,
+        },
+        ServiceSpec {
+            name: Ad,
+            id: "ad",
+            port: 8015,
+            url_var: "AD_SERVICE_URL",
+            port_var: "AD_PORT",
+            calls: &[],
+            stores: &[],
+            core: false,
+        },
+        ServiceSpec {
+            name: Recommendation,
+            id: "recommendation",
+            port: 8019,
+            url_var: "RECOMMENDATION_SERVICE_URL",
+            port_var: "RECOMMENDATION_PORT",
+            calls: &[],
+            stores: POSTGRESQL,
+            core: false,
+        },
+        ServiceSpec {
+            name: Inventory,
+            id: "inventory",
+            port: 8020,
+            url_var: "INVENTORY_SERVICE_URL",
+            port_var: "INVENTORY_PORT",
+            calls: &[],
+            stores: POSTGRESQL,
+            core: false,
+        },
+        ServiceSpec {
+            name: Notification,
+            id: "notification",
+            port: 8021,
+            url_var: "NOTIFICATION_SERVICE_URL",
+            port_var: "NOTIFICATION_PORT",
+            calls: &[],
+            stores: &[],
+            core: false,
+        },
+    ]
+};
+
+// `ServiceName::spec` indexes the table by the enum's discriminant.
+const _: () = {
+    let mut i = 0;
+    while i < SERVICES.len() {
+        assert!(
+            SERVICES[i].name as usize == i,
+            "SERVICES lists the services in the order of ServiceName"
+        );
+        i += 1;
+    }
+};
+
+impl ServiceName {
+    /// Every service, in the order of [`SERVICES`].
+    pub const ALL: [ServiceName; SERVICES.len()] = {
+        let mut all = [ServiceName::LoadGenerator; SERVICES.len()];
+        let mut i = 0;
+        while i < SERVICES.len() {
+            all[i] = SERVICES[i].name;
+            i += 1;
         }
+        all
+    };
+
+    /// Its row of the services table.
+    pub fn spec(self) -> &'static ServiceSpec {
+        &SERVICES[self as usize]
+    }
+
+    /// The `service.name` it reports and the name on the command line.
+    pub fn as_str(self) -> &'static str {
+        self.spec().id
+    }
+
+    /// The port the original system gave it.
+    pub fn default_port(self) -> u16 {
+        self.spec().port
+    }
+
+    /// The environment variable that holds its base URL for the services that call it.
+    pub fn url_var(self) -> &'static str {
+        self.spec().url_var
+    }
+
+    /// The services it calls directly.
+    pub fn calls(self) -> &'static [ServiceName] {
+        self.spec().calls
     }
 
     /// The external stores it uses when configured with them.
     pub fn stores(self) -> &'static [&'static str] {
-        match self {
-            ServiceName::Cart => &["redis"],
-            ServiceName::ProductCatalog
-            | ServiceName::Checkout
-            | ServiceName::Recommendation
-            | ServiceName::Inventory => &["postgresql"],
-            _ => &[],
-        }
+        self.spec().stores
     }
 
     /// The environment variable that overrides the port it listens on.
-    pub fn port_var(self) -> String {
-        format!(
-            "{}_PORT",
-            self.url_var()
-                .trim_end_matches("_URL")
-                .trim_end_matches("_SERVICE")
-        )
+    pub fn port_var(self) -> &'static str {
+        self.spec().port_var
     }
 }
 
@@ -332,6 +437,27 @@ mod tests {
             "PRODUCT_CATALOG_PORT"
         );
         assert!("shipping-ish".parse::<ServiceName>().is_err());
+    }
+
+    #[test]
+    fn the_services_table_has_every_service_once() {
+        for (i, spec) in SERVICES.iter().enumerate() {
+            assert_eq!(spec.name.spec().id, spec.id, "row {i} is found by its name");
+            assert!(
+                SERVICES[..i].iter().all(|s| s.name != spec.name
+                    && s.id != spec.id
+                    && s.port != spec.port
+                    && s.url_var != spec.url_var
+                    && s.port_var != spec.port_var),
+                "{} appears once, with its own port and variables",
+                spec.id
+            );
+            assert!(
+                spec.calls.iter().all(|c| *c != spec.name),
+                "{} calls itself",
+                spec.id
+            );
+        }
     }
 
     #[test]

@@ -8,6 +8,74 @@ use axum::{Json, extract::FromRequestParts};
 use http::StatusCode;
 use serde::{Deserialize, Serialize};
 
+use crate::store::StoreError;
+
+/// Every error code the shop answers with, so each documented code is found here once.
+pub mod code {
+    pub const ALREADY_RESERVED: &str = "already_reserved";
+    pub const AMOUNT_MISMATCH: &str = "amount_mismatch";
+    pub const BODY_TOO_LARGE: &str = "body_too_large";
+    pub const CARD_DECLINED: &str = "card_declined";
+    pub const CARD_EXPIRED: &str = "card_expired";
+    pub const CART_EMPTY: &str = "cart_empty";
+    pub const CART_FULL: &str = "cart_full";
+    pub const DATABASE_UNAVAILABLE: &str = "database_unavailable";
+    pub const DUPLICATE_PRODUCT: &str = "duplicate_product";
+    pub const INSUFFICIENT_STOCK: &str = "insufficient_stock";
+    pub const INTERNAL: &str = "internal";
+    pub const INVALID_AMOUNT: &str = "invalid_amount";
+    pub const INVALID_CARD: &str = "invalid_card";
+    pub const INVALID_CART_ID: &str = "invalid_cart_id";
+    pub const INVALID_COUNTRY: &str = "invalid_country";
+    pub const INVALID_CURRENCY: &str = "invalid_currency";
+    pub const INVALID_EMAIL: &str = "invalid_email";
+    pub const INVALID_IDS: &str = "invalid_ids";
+    pub const INVALID_ITEMS: &str = "invalid_items";
+    pub const INVALID_JSON: &str = "invalid_json";
+    pub const INVALID_LEVEL: &str = "invalid_level";
+    pub const INVALID_LIMIT: &str = "invalid_limit";
+    pub const INVALID_OFFSET: &str = "invalid_offset";
+    pub const INVALID_ORDER: &str = "invalid_order";
+    pub const INVALID_ORDER_ID: &str = "invalid_order_id";
+    pub const INVALID_PATH: &str = "invalid_path";
+    pub const INVALID_PAYMENT: &str = "invalid_payment";
+    pub const INVALID_PRICE: &str = "invalid_price";
+    pub const INVALID_PRODUCT_ID: &str = "invalid_product_id";
+    pub const INVALID_QUANTITY: &str = "invalid_quantity";
+    pub const INVALID_QUERY: &str = "invalid_query";
+    pub const INVALID_RATE: &str = "invalid_rate";
+    pub const INVALID_SHIPPING: &str = "invalid_shipping";
+    pub const INVALID_SPEED: &str = "invalid_speed";
+    pub const INVALID_STARTED_AT: &str = "invalid_started_at";
+    pub const INVALID_TARGET: &str = "invalid_target";
+    pub const INVALID_TEXT: &str = "invalid_text";
+    pub const INVALID_TRANSACTION: &str = "invalid_transaction";
+    pub const INVALID_USERS: &str = "invalid_users";
+    pub const INVALID_WEIGHT: &str = "invalid_weight";
+    pub const MAIL_RELAY_UNAVAILABLE: &str = "mail_relay_unavailable";
+    pub const ORDER_NOT_FOUND: &str = "order_not_found";
+    pub const OUT_OF_STOCK: &str = "out_of_stock";
+    pub const PROCESSOR_UNAVAILABLE: &str = "processor_unavailable";
+    pub const PRODUCT_NOT_FOUND: &str = "product_not_found";
+    pub const PRODUCT_UNAVAILABLE: &str = "product_unavailable";
+    pub const RECOMMENDATIONS_OVERLOADED: &str = "recommendations_overloaded";
+    pub const REDIS_UNAVAILABLE: &str = "redis_unavailable";
+    pub const ROUTE_NOT_FOUND: &str = "route_not_found";
+    pub const SCENARIO_CONTENDED: &str = "scenario_contended";
+    pub const SCENARIO_NOT_FOUND: &str = "scenario_not_found";
+    pub const SCENARIO_STORE_UNAVAILABLE: &str = "scenario_store_unavailable";
+    pub const UNAUTHORIZED: &str = "unauthorized";
+    pub const UNKNOWN_CATEGORY: &str = "unknown_category";
+    pub const UNKNOWN_PRODUCT: &str = "unknown_product";
+    pub const UNKNOWN_PROFILE: &str = "unknown_profile";
+    pub const UNSUPPORTED_CURRENCY: &str = "unsupported_currency";
+    pub const UNSUPPORTED_MEDIA_TYPE: &str = "unsupported_media_type";
+    pub const UPSTREAM_ERROR: &str = "upstream_error";
+    pub const UPSTREAM_INVALID: &str = "upstream_invalid";
+    pub const UPSTREAM_REJECTED: &str = "upstream_rejected";
+    pub const UPSTREAM_UNAVAILABLE: &str = "upstream_unavailable";
+}
+
 /// The body of every error answer: `{"error": {"code": "...", "message": "..."}}`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ErrorBody {
@@ -54,19 +122,19 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, code, message)
     }
 
-    pub fn not_found(what: &str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, format!("{what}_not_found"), message)
+    pub fn not_found(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, code, message)
     }
 
     pub fn conflict(code: &str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, code, message)
     }
 
-    /// A store or dependency this request needs is down: 503, fail fast.
-    pub fn unavailable(what: &str, cause: impl Into<anyhow::Error>) -> Self {
+    /// A store or dependency this request needs (`what`) is down: 503, fail fast.
+    pub fn unavailable(code: &'static str, what: &str, cause: impl Into<anyhow::Error>) -> Self {
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            format!("{what}_unavailable"),
+            code,
             format!("{what} is unavailable; try again shortly"),
         )
         .with_source(cause)
@@ -76,7 +144,7 @@ impl ApiError {
     pub fn internal(cause: impl Into<anyhow::Error>) -> Self {
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
+            code::INTERNAL,
             "internal error",
         )
         .with_source(cause)
@@ -119,9 +187,9 @@ impl From<JsonRejection> for ApiError {
     fn from(r: JsonRejection) -> Self {
         let status = r.status();
         let code = match status {
-            StatusCode::PAYLOAD_TOO_LARGE => "body_too_large",
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
-            _ => "invalid_json",
+            StatusCode::PAYLOAD_TOO_LARGE => code::BODY_TOO_LARGE,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => code::UNSUPPORTED_MEDIA_TYPE,
+            _ => code::INVALID_JSON,
         };
         let status = if status.is_client_error() {
             status
@@ -134,13 +202,13 @@ impl From<JsonRejection> for ApiError {
 
 impl From<PathRejection> for ApiError {
     fn from(r: PathRejection) -> Self {
-        ApiError::bad_request("invalid_path", r.body_text())
+        ApiError::bad_request(code::INVALID_PATH, r.body_text())
     }
 }
 
 impl From<QueryRejection> for ApiError {
     fn from(r: QueryRejection) -> Self {
-        ApiError::bad_request("invalid_query", r.body_text())
+        ApiError::bad_request(code::INVALID_QUERY, r.body_text())
     }
 }
 
@@ -185,5 +253,25 @@ where
         }
         let ApiJson(value) = ApiJson::<T>::from_request(req, state).await?;
         Ok(OptionalJson(value))
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable { store, source } => {
+                let code = match store {
+                    crate::store::REDIS => code::REDIS_UNAVAILABLE,
+                    _ => code::DATABASE_UNAVAILABLE,
+                };
+                ApiError::unavailable(code, store, source)
+            }
+            StoreError::InvalidText { source } => ApiError::bad_request(
+                code::INVALID_TEXT,
+                "text in the request contains characters that cannot be stored (such as NUL)",
+            )
+            .with_source(source),
+            other => ApiError::internal(other),
+        }
     }
 }

@@ -14,7 +14,8 @@ use tokio::sync::watch;
 
 use crate::config::{DemoStart, ServiceName, ShopConfig};
 use crate::scenario::{Activation, Command, Scenario, ScenarioStore};
-use crate::services::{self, ServiceContext};
+use crate::service::ServiceContext;
+use crate::services;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LaunchError {
@@ -103,7 +104,7 @@ pub fn start(
                 LaunchError::PortTaken {
                     service,
                     port: addr.port(),
-                    var: service.port_var(),
+                    var: service.port_var().to_owned(),
                 }
             } else {
                 LaunchError::Bind {
@@ -152,6 +153,7 @@ pub fn start(
             config.clone(),
             shop.stop.subscribe(),
             scenarios.clone(),
+            &services::SCHEMA,
         );
         let built_tx = built_tx.clone();
         let thread = std::thread::Builder::new()

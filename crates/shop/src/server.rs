@@ -2,33 +2,25 @@
 //! body limit, a JSON 404, and serving with a bounded graceful drain.
 
 use std::future::Future;
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, State};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
-use futures::future::BoxFuture;
 use http::StatusCode;
 use serde_json::json;
 use telemetry::ServiceTelemetry;
 
 use crate::error::ApiError;
+use crate::error::code;
+use crate::service::Readiness;
 
 /// Request bodies larger than this are refused with 413.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// How long in-flight requests may take to finish after shutdown begins.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Whether a service's stores are reachable; `Err` carries the reason.
-pub type Readiness = Arc<dyn Fn() -> BoxFuture<'static, Result<(), String>> + Send + Sync>;
-
-/// Readiness of a service without stores.
-pub fn always_ready() -> Readiness {
-    Arc::new(|| Box::pin(async { Ok(()) }))
-}
 
 #[derive(Clone)]
 struct Probe {
@@ -73,14 +65,18 @@ async fn untagged_traffic(
 }
 
 async fn not_found() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "route_not_found", "no such route")
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        code::ROUTE_NOT_FOUND,
+        "no such route",
+    )
 }
 
 /// Wraps a service's own routes with the shared layers: its shop routes get the per-request
 /// scenario faults and the telemetry layer; the control plane — probes, the scenario control
 /// API and the service's own admin routes — is answered without spans, so an APM shows shop
 /// traffic only (and `traffic.type` stays on every span).
-pub fn app(service: crate::services::Service, ctx: &crate::services::ServiceContext) -> Router {
+pub fn app(service: crate::service::Service, ctx: &crate::service::ServiceContext) -> Router {
     let telemetry: ServiceTelemetry = ctx.telemetry.clone();
     let probe = Probe {
         service: telemetry.name().to_owned(),

@@ -6,7 +6,15 @@ pub mod baggage;
 pub mod db;
 pub mod http_client;
 pub mod http_server;
+#[cfg(feature = "test-util")]
+mod memory;
 pub mod propagation;
+pub mod metric {
+    //! The names of the metrics every service records (semantic conventions).
+    pub const HTTP_SERVER_DURATION: &str = "http.server.request.duration";
+    pub const HTTP_CLIENT_DURATION: &str = "http.client.request.duration";
+    pub const DB_CLIENT_DURATION: &str = "db.client.operation.duration";
+}
 pub mod service;
 pub mod settings;
 mod stdout;
@@ -14,5 +22,7 @@ mod stdout;
 pub use baggage::TRAFFIC_TYPE;
 pub use db::{DbClient, DbFailure, DbOperation, DbSystem};
 pub use http_client::{ClientError, ClientResponse, HttpClient, Upstream};
-pub use service::{LogFormat, MemorySink, ServiceTelemetry, TelemetryHub};
+#[cfg(feature = "test-util")]
+pub use memory::MemorySink;
+pub use service::{LogFormat, ServiceTelemetry, TelemetryHub};
 pub use settings::{Env, Settings};

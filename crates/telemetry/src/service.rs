@@ -2,8 +2,7 @@
 //! own resource, and its own `tracing` dispatch. Nothing here touches the OpenTelemetry
 //! `global::` providers, so several services can live in one process under their own names.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use opentelemetry::KeyValue;
@@ -14,10 +13,10 @@ use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge;
 use opentelemetry_otlp::{WithExportConfig, WithHttpConfig, WithTonicConfig};
 use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::logs::{InMemoryLogExporter, SdkLoggerProvider};
-use opentelemetry_sdk::metrics::{InMemoryMetricExporter, PeriodicReader, SdkMeterProvider};
+use opentelemetry_sdk::logs::SdkLoggerProvider;
+use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
 use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
-use opentelemetry_sdk::trace::{InMemorySpanExporter, Sampler, SdkTracerProvider};
+use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
 use tracing::Dispatch;
 use tracing_subscriber::filter::{EnvFilter, LevelFilter, Targets};
 use tracing_subscriber::layer::SubscriberExt;
@@ -63,124 +62,6 @@ pub enum LogFormat {
     Off,
 }
 
-/// In-memory exporters, one set per service, for tests and local inspection.
-#[derive(Clone, Default)]
-pub struct MemorySink {
-    inner: Arc<Mutex<HashMap<String, MemoryExporters>>>,
-}
-
-#[derive(Clone)]
-struct MemoryExporters {
-    spans: InMemorySpanExporter,
-    logs: InMemoryLogExporter,
-    metrics: InMemoryMetricExporter,
-}
-
-impl MemorySink {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    fn exporters_for(&self, service: &str) -> MemoryExporters {
-        let mut map = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        map.entry(service.to_owned())
-            .or_insert_with(|| MemoryExporters {
-                spans: InMemorySpanExporter::default(),
-                logs: InMemoryLogExporter::default(),
-                metrics: InMemoryMetricExporter::default(),
-            })
-            .clone()
-    }
-
-    fn services(&self) -> Vec<(String, MemoryExporters)> {
-        let map = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        map.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
-    }
-
-    /// Every finished span so far, with the name of the service that produced it.
-    pub fn spans(&self) -> Vec<(String, opentelemetry_sdk::trace::SpanData)> {
-        let mut out = Vec::new();
-        for (service, e) in self.services() {
-            if let Ok(spans) = e.spans.get_finished_spans() {
-                out.extend(spans.into_iter().map(|s| (service.clone(), s)));
-            }
-        }
-        out
-    }
-
-    /// Every emitted log record so far, with its service.
-    pub fn logs(&self) -> Vec<(String, opentelemetry_sdk::logs::SdkLogRecord)> {
-        let mut out = Vec::new();
-        for (service, e) in self.services() {
-            if let Ok(logs) = e.logs.get_emitted_logs() {
-                out.extend(logs.into_iter().map(|l| (service.clone(), l.record)));
-            }
-        }
-        out
-    }
-
-    /// The names of every metric exported so far, per service.
-    pub fn metric_names(&self) -> Vec<(String, String)> {
-        let mut out = Vec::new();
-        for (service, e) in self.services() {
-            if let Ok(batches) = e.metrics.get_finished_metrics() {
-                for rm in batches {
-                    for sm in rm.scope_metrics() {
-                        for m in sm.metrics() {
-                            out.push((service.clone(), m.name().to_owned()));
-                        }
-                    }
-                }
-            }
-        }
-        out.sort();
-        out.dedup();
-        out
-    }
-
-    /// The latest value of a `u64` gauge a service exported, summed over its data points that
-    /// carry `attribute` (any point when `None`).
-    pub fn last_gauge_u64(
-        &self,
-        service: &str,
-        name: &str,
-        attribute: Option<(&str, &str)>,
-    ) -> Option<u64> {
-        use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData};
-        let exporters = self.services().into_iter().find(|(s, _)| s == service)?.1;
-        let batches = exporters.metrics.get_finished_metrics().ok()?;
-        let mut last = None;
-        for rm in &batches {
-            for sm in rm.scope_metrics() {
-                for m in sm.metrics().filter(|m| m.name() == name) {
-                    if let AggregatedMetrics::U64(MetricData::Gauge(g)) = m.data() {
-                        let sum = g
-                            .data_points()
-                            .filter(|p| {
-                                attribute.is_none_or(|(k, v)| {
-                                    p.attributes()
-                                        .any(|kv| kv.key.as_str() == k && kv.value.as_str() == v)
-                                })
-                            })
-                            .map(|p| p.value())
-                            .sum::<u64>();
-                        last = Some(sum);
-                    }
-                }
-            }
-        }
-        last
-    }
-
-    pub fn clear(&self) {
-        for (_, e) in self.services() {
-            e.spans.reset();
-            e.logs.reset();
-            e.metrics.reset();
-        }
-    }
-}
-
 /// Builds one signal's OTLP exporter: the three exporter builders share no trait for this.
 /// gRPC channels are created on the export runtime, which outlives the services.
 macro_rules! otlp_exporter {
@@ -221,7 +102,8 @@ macro_rules! otlp_exporter {
 #[derive(Clone)]
 pub struct TelemetryHub {
     settings: Arc<Settings>,
-    memory: Option<MemorySink>,
+    #[cfg(feature = "test-util")]
+    memory: Option<crate::memory::MemorySink>,
     /// More OTLP destinations (traces, metrics, logs), e.g. the embedded console.
     extra: Vec<[SignalExport; 3]>,
     log_format: LogFormat,
@@ -246,6 +128,7 @@ impl TelemetryHub {
         };
         Ok(Self {
             settings: Arc::new(settings),
+            #[cfg(feature = "test-util")]
             memory: None,
             extra: Vec::new(),
             log_format,
@@ -270,8 +153,9 @@ impl TelemetryHub {
         self
     }
 
-    /// Also keep every span, log and metric in memory (tests, local inspection).
-    pub fn with_memory_sink(mut self, sink: MemorySink) -> Self {
+    /// Also keep every span, log and metric in memory (tests).
+    #[cfg(feature = "test-util")]
+    pub fn with_memory_sink(mut self, sink: crate::memory::MemorySink) -> Self {
         self.memory = Some(sink);
         self
     }
@@ -294,6 +178,7 @@ impl TelemetryHub {
             _ => name.to_owned(),
         };
         let resource = self.resource(&service_name);
+        #[cfg(feature = "test-util")]
         let memory = self.memory.as_ref().map(|m| m.exporters_for(&service_name));
         let enabled = !s.disabled;
 
@@ -306,6 +191,7 @@ impl TelemetryHub {
             .with_resource(resource)
             .with_log_processor(BaggageLogAttributes);
         if enabled {
+            #[cfg(feature = "test-util")]
             if let Some(m) = &memory {
                 traces = traces.with_simple_exporter(m.spans.clone());
                 logs = logs.with_simple_exporter(m.logs.clone());
@@ -384,19 +270,19 @@ impl TelemetryHub {
             .with(json);
 
         let http_server_duration = meter
-            .f64_histogram("http.server.request.duration")
+            .f64_histogram(crate::metric::HTTP_SERVER_DURATION)
             .with_unit("s")
             .with_description("Duration of HTTP server requests.")
             .with_boundaries(DURATION_BUCKETS.to_vec())
             .build();
         let http_client_duration = meter
-            .f64_histogram("http.client.request.duration")
+            .f64_histogram(crate::metric::HTTP_CLIENT_DURATION)
             .with_unit("s")
             .with_description("Duration of HTTP client requests.")
             .with_boundaries(DURATION_BUCKETS.to_vec())
             .build();
         let db_duration = meter
-            .f64_histogram("db.client.operation.duration")
+            .f64_histogram(crate::metric::DB_CLIENT_DURATION)
             .with_unit("s")
             .with_description("Duration of database client operations.")
             .with_boundaries(DURATION_BUCKETS.to_vec())

@@ -55,7 +55,10 @@ pub struct Env(
 
 impl Env {
     pub fn process() -> Self {
-        Self::from_map(std::env::vars().collect())
+        // The one place the process environment is read.
+        #[allow(clippy::disallowed_methods)]
+        let vars = std::env::vars().collect();
+        Self::from_map(vars)
     }
 
     fn from_map(map: HashMap<String, String>) -> Self {

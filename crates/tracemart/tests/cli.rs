@@ -11,20 +11,16 @@ use common::free_port;
 
 mod common;
 
-const SERVICES: [&str; 12] = [
-    "LOAD_GENERATOR",
-    "FRONTEND",
-    "CART",
-    "PRODUCT_CATALOG",
-    "CHECKOUT",
-    "PAYMENT",
-    "CURRENCY",
-    "SHIPPING",
-    "AD",
-    "RECOMMENDATION",
-    "INVENTORY",
-    "NOTIFICATION",
-];
+/// The port variables of every service, from the services table.
+const SERVICES: [&str; shop::config::SERVICES.len()] = {
+    let mut vars = [""; shop::config::SERVICES.len()];
+    let mut i = 0;
+    while i < vars.len() {
+        vars[i] = shop::config::SERVICES[i].port_var;
+        i += 1;
+    }
+    vars
+};
 
 struct Shop {
     child: Child,
@@ -97,7 +93,7 @@ impl Shop {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         for (s, p) in &ports {
-            cmd.env(format!("{s}_PORT"), p.to_string());
+            cmd.env(s, p.to_string());
         }
         for (var, port) in CONSOLE_PORTS.iter().zip(console_ports) {
             cmd.env(var, port.to_string());
@@ -131,10 +127,12 @@ impl Shop {
             .expect("variable set")
     }
 
-    fn port(&self, service: &str) -> u16 {
+    /// The port of the service whose port variable is `{prefix}_PORT`.
+    fn port(&self, prefix: &str) -> u16 {
+        let var = format!("{prefix}_PORT");
         self.ports
             .iter()
-            .find(|(s, _)| *s == service)
+            .find(|(s, _)| *s == var)
             .map(|(_, p)| *p)
             .expect("port")
     }
@@ -292,7 +290,7 @@ fn serve_runs_one_service_and_health_checks_it() {
     let ports: Vec<_> = SERVICES
         .iter()
         .zip(common::free_ports(SERVICES.len()))
-        .map(|(s, p)| (format!("{s}_PORT"), p))
+        .map(|(s, p)| ((*s).to_owned(), p))
         .collect();
     let port = ports
         .iter()

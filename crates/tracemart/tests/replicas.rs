@@ -10,7 +10,10 @@ use common::free_port;
 mod common;
 
 fn redis_url() -> String {
-    std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379/0".to_owned())
+    telemetry::Env::process()
+        .get("TEST_REDIS_URL")
+        .unwrap_or("redis://127.0.0.1:6379/0")
+        .to_owned()
 }
 
 struct Replica {

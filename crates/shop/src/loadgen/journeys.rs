@@ -13,12 +13,12 @@ use tracing::Instrument as _;
 use tracing::field::Empty;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
+use super::JourneyKind;
 use super::stats::{ErrorKind, Stats};
-use crate::services::cart::model::AddItem;
-use crate::services::frontend::client::FrontendClient;
-use crate::services::frontend::model::{BrowsePage, BrowseRequest, CheckoutRequest};
-use crate::services::load_generator::model::JourneyKind;
-use crate::services::payment::model::{Card, CardNumber, Cvv};
+use crate::api::cart::model::AddItem;
+use crate::api::frontend::client::FrontendClient;
+use crate::api::frontend::model::{BrowsePage, BrowseRequest, CheckoutRequest};
+use crate::api::payment::model::{Card, CardNumber, Cvv};
 
 /// A card the simulated gateway approves (apart from its random declines).
 const TEST_CARD: &str = "4242424242424242";

@@ -4,7 +4,10 @@
 //! omission.
 
 pub mod journeys;
+mod kind;
 pub mod stats;
+
+pub use kind::JourneyKind;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,7 +18,6 @@ use rand::{Rng as _, SeedableRng as _};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Semaphore, watch};
 
-use crate::services::load_generator::model::JourneyKind;
 use journeys::{Journey, Target};
 use stats::Stats;
 

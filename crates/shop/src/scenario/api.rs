@@ -16,6 +16,7 @@ use super::catalogue::{Definition, MAX_LEVEL, Scenario};
 use super::state::{Activation, Change, Command, State, now_ms};
 use super::store::{ScenarioStore, StoreError};
 use crate::config::ServiceName;
+use crate::error::code;
 use crate::error::{ApiError, ApiPath, ApiResult, OptionalJson};
 
 /// The highest speed factor accepted.
@@ -56,12 +57,15 @@ pub struct ActiveView {
     pub started_at: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// `GET /scenarios`. Callers decode it too (`tracemart validate`); the catalogue they get
+/// from their own build, so `available` is not read back.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StatusView {
     pub version: u64,
     /// Whether the state is shared through Redis with other processes.
     pub shared: bool,
     pub active: Vec<ActiveView>,
+    #[serde(skip_deserializing)]
     pub available: Vec<Definition>,
 }
 
@@ -92,8 +96,8 @@ fn status_of(store: &ScenarioStore, state: &State) -> StatusView {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Contended => ApiError::conflict("scenario_contended", e.to_string()),
-            e => ApiError::unavailable("scenario_store", e),
+            StoreError::Contended => ApiError::conflict(code::SCENARIO_CONTENDED, e.to_string()),
+            e => ApiError::unavailable(code::SCENARIO_STORE_UNAVAILABLE, "scenario_store", e),
         }
     }
 }
@@ -110,7 +114,7 @@ fn authorise(control: &Control, headers: &HeaderMap) -> ApiResult<()> {
         Some(t) if constant_time_eq(t.as_bytes(), token.as_bytes()) => Ok(()),
         _ => Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
-            "unauthorized",
+            code::UNAUTHORIZED,
             "changing scenarios needs Authorization: Bearer <control token>",
         )),
     }
@@ -124,7 +128,7 @@ fn scenario(name: &str) -> ApiResult<Scenario> {
     Scenario::parse(name).ok_or_else(|| {
         let names: Vec<_> = Scenario::ALL.iter().map(|s| s.as_str()).collect();
         ApiError::not_found(
-            "scenario",
+            code::SCENARIO_NOT_FOUND,
             format!("no scenario {name:?}; one of {}", names.join(", ")),
         )
     })
@@ -133,7 +137,7 @@ fn scenario(name: &str) -> ApiResult<Scenario> {
 fn parse_start(v: &serde_json::Value) -> ApiResult<i64> {
     let bad = || {
         ApiError::bad_request(
-            "invalid_started_at",
+            code::INVALID_STARTED_AT,
             "started_at is Unix milliseconds or an RFC 3339 time",
         )
     };
@@ -160,14 +164,14 @@ pub fn activation_for(
         && !(min_level..=MAX_LEVEL).contains(&l)
     {
         return Err(ApiError::bad_request(
-            "invalid_level",
+            code::INVALID_LEVEL,
             format!("level must be {min_level} to {MAX_LEVEL}"),
         ));
     }
     let speed = req.speed.or(existing.map(|e| e.speed)).unwrap_or(1.0);
     if !(speed > 0.0 && speed <= MAX_SPEED) {
         return Err(ApiError::bad_request(
-            "invalid_speed",
+            code::INVALID_SPEED,
             format!("speed must be above 0 and at most {MAX_SPEED}"),
         ));
     }
@@ -176,10 +180,10 @@ pub fn activation_for(
         Some(t) => {
             let service: ServiceName = t
                 .parse()
-                .map_err(|e: String| ApiError::bad_request("invalid_target", e))?;
+                .map_err(|e: String| ApiError::bad_request(code::INVALID_TARGET, e))?;
             if !d.any_service && service != d.target {
                 return Err(ApiError::bad_request(
-                    "invalid_target",
+                    code::INVALID_TARGET,
                     format!("{} acts on {} only", name.as_str(), d.target),
                 ));
             }

@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod catalogue;
+pub mod expectation;
 pub mod faults;
 pub mod state;
 pub mod store;

@@ -1,8 +1,11 @@
-//! The shop's relational store: one schema for PostgreSQL and the embedded SQLite, migrations
+//! The shop's relational store: one schema (assembled from the services that own its tables)
+//! for PostgreSQL and the embedded SQLite, migrations
 //! and seed data applied at start-up, and a CLIENT span around every query.
 
 pub mod catalog_seed;
 mod schema;
+
+pub use schema::{Migration, Schema, Table};
 
 use std::future::Future;
 use std::sync::Arc;
@@ -15,7 +18,11 @@ use sqlx::{Any, AnyPool, Transaction};
 use telemetry::{DbClient, DbFailure, DbOperation, DbSystem, ServiceTelemetry};
 
 use crate::config::Database;
-use crate::error::ApiError;
+
+/// The relational database, as a store name in errors (`database_unavailable`).
+pub const DATABASE: &str = "database";
+/// Redis, as a store name in errors (`redis_unavailable`).
+pub const REDIS: &str = "redis";
 
 /// Why a store operation failed, in the terms a handler needs.
 #[derive(Debug, thiserror::Error)]
@@ -74,7 +81,7 @@ impl StoreError {
             | sqlx::Error::Io(_)
             | sqlx::Error::Tls(_)
             | sqlx::Error::Protocol(_)
-            | sqlx::Error::WorkerCrashed => StoreError::unavailable("database", e),
+            | sqlx::Error::WorkerCrashed => StoreError::unavailable(DATABASE, e),
             sqlx::Error::Database(db) => {
                 let kind = match db.kind() {
                     sqlx::error::ErrorKind::ForeignKeyViolation => Some(ConstraintKind::ForeignKey),
@@ -136,20 +143,6 @@ impl DbFailure for StoreError {
     }
 }
 
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Unavailable { store, source } => ApiError::unavailable(store, source),
-            StoreError::InvalidText { source } => ApiError::bad_request(
-                "invalid_text",
-                "text in the request contains characters that cannot be stored (such as NUL)",
-            )
-            .with_source(source),
-            other => ApiError::internal(other),
-        }
-    }
-}
-
 /// Runs a sqlx future with no `tracing` subscriber. sqlx's SQLite driver carries the caller's
 /// span into its own worker thread and drops it there, where a different dispatch is the
 /// default; tracing-subscriber then closes the span's parent in the wrong registry and
@@ -166,6 +159,7 @@ pub struct SqlDatabase {
     pool: AnyPool,
     db: DbClient,
     postgres: bool,
+    schema: &'static Schema,
     preparation: Arc<Preparation>,
 }
 
@@ -190,7 +184,12 @@ impl Preparation {
 }
 
 impl SqlDatabase {
-    pub fn open(config: &Database, telemetry: &ServiceTelemetry) -> anyhow::Result<Self> {
+    /// The database `config` names, with the `schema` it is prepared with.
+    pub fn open(
+        config: &Database,
+        schema: &'static Schema,
+        telemetry: &ServiceTelemetry,
+    ) -> anyhow::Result<Self> {
         install_default_drivers();
         let (url, db, postgres) = match config {
             Database::Postgres { url } => {
@@ -234,6 +233,7 @@ impl SqlDatabase {
             pool,
             db,
             postgres,
+            schema,
             preparation: Arc::default(),
         })
     }
@@ -254,10 +254,10 @@ impl SqlDatabase {
         let attempt = preparation
             .current()
             .get_or_insert_with(|| {
-                let (pool, postgres) = (self.pool.clone(), self.postgres);
-                let task = tokio::spawn(isolated(
-                    async move { schema::migrate(&pool, postgres).await },
-                ));
+                let (pool, postgres, schema) = (self.pool.clone(), self.postgres, self.schema);
+                let task = tokio::spawn(isolated(async move {
+                    schema::migrate(&pool, postgres, schema).await
+                }));
                 async move {
                     match task.await {
                         Ok(result) => result.map_err(Arc::new),
@@ -277,7 +277,7 @@ impl SqlDatabase {
         if current.as_ref().is_some_and(|a| a.ptr_eq(&attempt)) {
             *current = None;
         }
-        result.map_err(|e| StoreError::unavailable("database", e))
+        result.map_err(|e| StoreError::unavailable(DATABASE, e))
     }
 
     /// Readiness: the database answers and the schema is in place.
@@ -332,29 +332,6 @@ impl SqlDatabase {
     pub async fn commit(&self, tx: Transaction<'static, Any>) -> Result<(), StoreError> {
         self.run(DbOperation::command("COMMIT", "COMMIT"), tx.commit())
             .await
-    }
-}
-
-impl SqlDatabase {
-    /// The parts of a [`Service`](crate::services::Service) a database gives it: readiness is
-    /// the database answering with its schema in place, and a background task prepares the
-    /// schema as soon as it can.
-    pub fn service_parts(
-        &self,
-        shutdown: tokio::sync::watch::Receiver<bool>,
-    ) -> (
-        crate::server::Readiness,
-        futures::future::BoxFuture<'static, ()>,
-    ) {
-        let db = self.clone();
-        let readiness: crate::server::Readiness = Arc::new(move || {
-            let db = db.clone();
-            Box::pin(async move { db.check().await })
-        });
-        (
-            readiness,
-            Box::pin(prepare_in_background(self.clone(), shutdown)),
-        )
     }
 }
 

@@ -21,7 +21,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         max_spans: args.max_spans.max(1),
         ..console::Limits::default()
     };
-    let report = console::bench::run(args.spans, args.batch.max(1), limits);
+    let services = shop::config::SERVICES.map(|s| s.id);
+    let report = console::bench::run(args.spans, args.batch.max(1), limits, &services);
     println!("{}", serde_json::to_string_pretty(&report)?);
     Ok(ExitCode::SUCCESS)
 }

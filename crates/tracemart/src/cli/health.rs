@@ -87,9 +87,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             report(&url, None, &found)
         }
         None => {
+            let env = telemetry::Env::process();
             let mut targets = Vec::with_capacity(ServiceName::ALL.len());
             for service in ServiceName::ALL {
-                let port = port_for(service)?;
+                let port = port_for(service, &env)?;
                 targets.push((service, port, format!("http://127.0.0.1:{port}/health")));
             }
             let found = rt.block_on(futures::future::join_all(

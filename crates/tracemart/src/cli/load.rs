@@ -7,10 +7,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use shop::api::frontend::client::FrontendClient;
 use shop::loadgen::journeys::Target;
 use shop::loadgen::stats::{Snapshot, Stats};
 use shop::loadgen::{Bound, Model, Plan, Profile, Rate};
-use shop::services::frontend::client::FrontendClient;
 use telemetry::{Env, HttpClient, LogFormat, Settings, TelemetryHub};
 
 #[derive(Debug, clap::Args)]

@@ -46,8 +46,8 @@ pub struct RunOptions {
     #[arg(long, env = "TRACEMART_CONTROL_TOKEN", hide_env_values = true)]
     pub control_token: Option<String>,
     /// `blackfriday` starts the Black Friday story at start-up (unless it is already on).
-    #[arg(long, env = "DEMO_MODE", default_value = "normal", value_parser = ["normal", "blackfriday"])]
-    pub demo_mode: String,
+    #[arg(long, env = "DEMO_MODE", value_enum, default_value_t = DemoMode::Normal)]
+    pub demo_mode: DemoMode,
     /// When the Black Friday story started: Unix seconds or RFC 3339 (default: start-up).
     #[arg(long, env = "DEMO_START_TIMESTAMP")]
     pub demo_start_timestamp: Option<String>,
@@ -55,21 +55,43 @@ pub struct RunOptions {
     #[arg(long, env = "DEMO_SPEED", default_value_t = 1.0)]
     pub demo_speed: f64,
     /// stdout format of the services' logs.
-    #[arg(long, env = "TRACEMART_LOG_FORMAT", default_value = "text", value_parser = ["text", "json", "off"])]
-    pub log_format: String,
+    #[arg(long, env = "TRACEMART_LOG_FORMAT", value_enum, default_value_t = LogFormatOption::Text)]
+    pub log_format: LogFormatOption,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DemoMode {
+    /// No story at start-up.
+    Normal,
+    /// The Black Friday story from start-up.
+    Blackfriday,
+}
+
+/// `--log-format`: the telemetry crate's [`LogFormat`] on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormatOption {
+    Text,
+    Json,
+    Off,
+}
+
+impl From<LogFormatOption> for LogFormat {
+    fn from(f: LogFormatOption) -> Self {
+        match f {
+            LogFormatOption::Text => LogFormat::Text,
+            LogFormatOption::Json => LogFormat::Json,
+            LogFormatOption::Off => LogFormat::Off,
+        }
+    }
 }
 
 impl RunOptions {
     pub fn log_format(&self) -> LogFormat {
-        match self.log_format.as_str() {
-            "json" => LogFormat::Json,
-            "off" => LogFormat::Off,
-            _ => LogFormat::Text,
-        }
+        self.log_format.into()
     }
 
     /// The shop's configuration: options first, then `*_SERVICE_URL` variables for peers.
-    pub fn shop_config(&self) -> anyhow::Result<ShopConfig> {
+    pub fn shop_config(&self, env: &Env) -> anyhow::Result<ShopConfig> {
         let database = match (&self.stores.postgres, &self.stores.sqlite) {
             (Some(url), _) => Database::from_url(url).map_err(anyhow::Error::msg)?,
             (None, Some(path)) => Database::Sqlite { path: path.clone() },
@@ -85,17 +107,15 @@ impl RunOptions {
         if !(0.0..=1.0).contains(&self.payment_decline_rate) {
             anyhow::bail!("--payment-decline-rate must be between 0 and 1");
         }
-        if !(self.load_rate > 0.0 && self.load_rate <= shop::services::load_generator::MAX_RATE) {
+        if !(self.load_rate > 0.0 && self.load_rate <= shop::api::load_generator::model::MAX_RATE) {
             anyhow::bail!("--load-rate must be above 0 and at most 1000");
         }
         let mut config = ShopConfig::new(database, self.stores.redis.clone());
         for service in ServiceName::ALL {
-            if let Ok(url) = std::env::var(service.url_var())
-                && !url.trim().is_empty()
-            {
+            if let Some(url) = env.get(service.url_var()) {
                 config
                     .urls
-                    .insert(service, url.trim().trim_end_matches('/').to_owned());
+                    .insert(service, url.trim_end_matches('/').to_owned());
             }
         }
         config.payment.decline_rate = self.payment_decline_rate;
@@ -103,12 +123,10 @@ impl RunOptions {
         config.load.autostart = !self.no_load;
         config.load.seed = self.seed;
         config.control_token = self.control_token.clone().filter(|t| !t.is_empty());
-        if let Ok(ns) = std::env::var("TRACEMART_NAMESPACE")
-            && !ns.trim().is_empty()
-        {
-            config.namespace = ns.trim().to_owned();
+        if let Some(ns) = env.get("TRACEMART_NAMESPACE") {
+            config.namespace = ns.to_owned();
         }
-        if self.demo_mode == "blackfriday" {
+        if self.demo_mode == DemoMode::Blackfriday {
             if !(self.demo_speed > 0.0 && self.demo_speed <= 1000.0) {
                 anyhow::bail!("DEMO_SPEED must be above 0 and at most 1000");
             }
@@ -138,8 +156,8 @@ fn parse_timestamp(v: &str) -> anyhow::Result<i64> {
 }
 
 /// The telemetry settings from the `OTEL_*` variables; a bad value stops the start.
-pub fn telemetry_settings() -> anyhow::Result<Settings> {
-    Settings::from_env(&Env::process()).context("invalid OpenTelemetry configuration")
+pub fn telemetry_settings(env: &Env) -> anyhow::Result<Settings> {
+    Settings::from_env(env).context("invalid OpenTelemetry configuration")
 }
 
 /// Installs a process-wide default `tracing` dispatch named `tracemart`: anything logged
@@ -152,13 +170,12 @@ pub fn install_process_dispatch(hub: &TelemetryHub) -> anyhow::Result<telemetry:
 }
 
 /// The port a service listens on: `<SERVICE>_PORT` or its usual one.
-pub fn port_for(service: ServiceName) -> anyhow::Result<u16> {
-    match std::env::var(service.port_var()) {
-        Ok(v) if !v.trim().is_empty() => v
-            .trim()
+pub fn port_for(service: ServiceName, env: &Env) -> anyhow::Result<u16> {
+    match env.get(service.port_var()) {
+        Some(v) => v
             .parse()
             .with_context(|| format!("{}={v:?} is not a port number", service.port_var())),
-        _ => Ok(service.default_port()),
+        None => Ok(service.default_port()),
     }
 }
 

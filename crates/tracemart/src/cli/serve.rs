@@ -30,13 +30,14 @@ fn parse_service(s: &str) -> Result<ServiceName, String> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let settings = telemetry_settings()?;
-    let mut config = args.run.shop_config()?;
+    let env = telemetry::Env::process();
+    let settings = telemetry_settings(&env)?;
+    let mut config = args.run.shop_config(&env)?;
     let hub = TelemetryHub::new(settings, args.run.log_format())?.honouring_service_name();
     let process = install_process_dispatch(&hub)?;
     let port = match args.port {
         Some(p) => p,
-        None => port_for(args.service)?,
+        None => port_for(args.service, &env)?,
     };
     // The service's own URL is where it listens; its peers come from *_SERVICE_URL.
     config.urls.remove(&args.service);

@@ -33,7 +33,7 @@ fn environment() -> Vec<String> {
     );
     for s in ServiceName::ALL {
         vars.push(s.url_var().to_owned());
-        vars.push(s.port_var());
+        vars.push(s.port_var().to_owned());
     }
     vars.push("RUST_LOG".to_owned());
     vars.sort();

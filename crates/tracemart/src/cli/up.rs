@@ -28,8 +28,9 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
-    let settings = telemetry_settings()?;
-    let config = args.run.shop_config()?;
+    let env = telemetry::Env::process();
+    let settings = telemetry_settings(&env)?;
+    let config = args.run.shop_config(&env)?;
     // The console first: its ports are checked before any service starts.
     let console = if args.no_console {
         None
@@ -44,7 +45,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
     let mut listen = Vec::new();
     for service in ServiceName::ALL {
-        listen.push((service, SocketAddr::new(args.host, port_for(service)?)));
+        listen.push((
+            service,
+            SocketAddr::new(args.host, port_for(service, &env)?),
+        ));
     }
     let stores = format!(
         "{}; cart in {}",

@@ -6,7 +6,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use console::analysis::{OperationFilter, OperationRed};
-use console::validate::{Check, DemoExpectation, DemoRate, Expectations, Recent, evaluate};
+use console::validate::{Check, DemoRate, Expectations, Recent, evaluate};
+use shop::scenario::Change;
+use shop::scenario::api::StatusView;
+use shop::scenario::expectation::{DemoExpectation, ExpectedRate};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -29,9 +32,9 @@ pub struct Args {
     /// Any service of the shop, to learn the active scenario and whether carts are in Redis.
     #[arg(long, env = "TRACEMART_URL", default_value = "http://127.0.0.1:8018")]
     shop: String,
-    /// Which services must be present: the V5 core six, or all twelve.
-    #[arg(long, default_value = "all", value_parser = ["core", "all"])]
-    expect: String,
+    /// Which services must be present: the original's core services, or all of them.
+    #[arg(long, value_enum, default_value_t = Expect::All)]
+    expect: Expect,
     /// Minimum depth of the deepest trace (default 8 for all services, 6 for the core).
     #[arg(long)]
     min_depth: Option<usize>,
@@ -48,21 +51,22 @@ pub struct Args {
     json: bool,
 }
 
-const CORE: [&str; 6] = [
-    "load-generator",
-    "frontend",
-    "cart",
-    "product-catalog",
-    "checkout",
-    "payment",
-];
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Expect {
+    /// The original's (V5) core services.
+    Core,
+    /// Every service.
+    All,
+}
+
+/// Metrics that must have arrived, named by their owners.
 const METRICS: [&str; 6] = [
-    "http.server.request.duration",
-    "http.client.request.duration",
-    "db.client.operation.duration",
-    "shop.orders",
-    "shop.revenue",
-    "shop.payment.charges",
+    telemetry::metric::HTTP_SERVER_DURATION,
+    telemetry::metric::HTTP_CLIENT_DURATION,
+    telemetry::metric::DB_CLIENT_DURATION,
+    shop::api::checkout::metric::ORDERS,
+    shop::api::checkout::metric::REVENUE,
+    shop::api::payment::metric::CHARGES,
 ];
 
 fn range_ms(s: &str) -> anyhow::Result<(f64, f64)> {
@@ -120,134 +124,56 @@ async fn operations(
         .context("the console answered something else than operations")
 }
 
-async fn get_json(http: &reqwest::Client, url: &str) -> Option<serde_json::Value> {
+async fn get_json<T: serde::de::DeserializeOwned>(http: &reqwest::Client, url: &str) -> Option<T> {
     match http.get(url).send().await {
         Ok(r) if r.status().is_success() => r.json().await.ok(),
         _ => None,
     }
 }
 
-/// What demo traffic should show under the scenarios in `status` (the shop's `/scenarios`):
-/// each scenario's failure signature, from the catalogue — the share of its target's requests
-/// that fail; no more failures than a healthy shop for latency-only scenarios (payment
-/// declines and stock are 4xx, so at most 5% of the frontend's demo requests fail).
-fn demo_expectation(status: &serde_json::Value, since_ms: Option<u64>) -> DemoExpectation {
-    use shop::scenario::catalogue::FailureSignature;
-    let frontend_demo = OperationFilter {
-        service: Some("frontend".to_owned()),
-        traffic_type: Some("demo".to_owned()),
-        since_ms,
-        ..OperationFilter::default()
-    };
-    let mut demo = DemoExpectation {
-        measure: frontend_demo.clone(),
-        rate: DemoRate::Within(0.0, 0.05),
-        reason: "no scenario: payment declines and stock only".to_owned(),
-    };
-    let mut latency_only = Vec::new();
-    for a in status["active"].as_array().into_iter().flatten() {
-        let level = a["current_level"]
-            .as_u64()
-            .unwrap_or(0)
-            .min(u64::from(u8::MAX)) as u8;
-        let Some(scenario) = a["scenario"]
-            .as_str()
-            .and_then(shop::scenario::Scenario::parse)
-        else {
-            continue;
-        };
-        let name = scenario.as_str();
-        let target = a["target"]
-            .as_str()
-            .and_then(|t| shop::ServiceName::ALL.into_iter().find(|s| s.as_str() == t))
-            .unwrap_or(scenario.definition().target);
-        match scenario.failure_signature(target, level) {
-            FailureSignature::Fails {
-                service,
-                operation,
-                rate,
-            } => {
-                // Failures the scenario does not cause yet (Black Friday's minute 0) leave
-                // the healthy expectation in place.
-                if rate <= 0.0 {
-                    latency_only.push(format!("{name} at level {level}"));
-                    continue;
-                }
-                demo = DemoExpectation {
-                    measure: OperationFilter {
-                        service: Some(service.as_str().to_owned()),
-                        operation: operation.map(str::to_owned),
-                        since_ms,
-                        ..OperationFilter::default()
-                    },
-                    rate: DemoRate::About(rate),
-                    reason: format!(
-                        "{name} at level {level}: {:.0}% of {} fail",
-                        rate * 100.0,
-                        operation.map_or_else(
-                            || format!("{service} requests"),
-                            |o| format!("{service} {o}")
-                        )
-                    ),
-                };
-                return demo;
-            }
-            FailureSignature::LoadDependent => {
-                demo = DemoExpectation {
-                    measure: frontend_demo.clone(),
-                    rate: DemoRate::Within(0.0, 1.0),
-                    reason: format!(
-                        "{name} at level {level}: how many requests time out depends on the load"
-                    ),
-                };
-            }
-            FailureSignature::NoFailures => {
-                latency_only.push(format!("{name} at level {level}"));
-            }
-        }
+/// The console's measurement of what `demo` expects.
+fn demo_measurement(
+    demo: &DemoExpectation,
+    since_ms: Option<u64>,
+) -> console::validate::DemoExpectation {
+    console::validate::DemoExpectation {
+        measure: OperationFilter {
+            service: Some(demo.service.as_str().to_owned()),
+            operation: demo.operation.map(str::to_owned),
+            traffic_type: demo.demo_traffic_only.then(|| "demo".to_owned()),
+            since_ms,
+            ..OperationFilter::default()
+        },
+        rate: match demo.rate {
+            ExpectedRate::Within(lo, hi) => DemoRate::Within(lo, hi),
+            ExpectedRate::About(p) => DemoRate::About(p),
+        },
+        reason: demo.reason.clone(),
     }
-    if matches!(demo.rate, DemoRate::Within(_, hi) if hi < 1.0) && !latency_only.is_empty() {
-        demo.reason = format!(
-            "{}: latency only, payment declines and stock as usual",
-            latency_only.join(", ")
-        );
-    }
-    demo
 }
 
 async fn expectations(args: &Args, http: &reqwest::Client) -> anyhow::Result<Expectations> {
-    let services: Vec<String> = if args.expect == "core" {
-        CORE.iter().map(|s| (*s).to_owned()).collect()
-    } else {
-        shop::ServiceName::ALL
-            .iter()
-            .map(|s| s.as_str().to_owned())
-            .collect()
-    };
+    let services: Vec<String> = shop::config::SERVICES
+        .iter()
+        .filter(|s| args.expect == Expect::All || s.core)
+        .map(|s| s.id.to_owned())
+        .collect();
     // The scenario in force decides what demo errors are normal.
     let shop = args.shop.trim_end_matches('/');
-    let status: Option<serde_json::Value> = get_json(http, &format!("{shop}/scenarios")).await;
-    let redis = status
-        .as_ref()
-        .and_then(|st| st["shared"].as_bool())
-        .unwrap_or(false);
+    let status: Option<StatusView> = get_json(http, &format!("{shop}/scenarios")).await;
+    let redis = status.as_ref().is_some_and(|st| st.shared);
     // Error rates and latency are judged on what happened since the last change (a second
     // later, for replicas that poll their shared state), never on what came before it.
     let since_ms = match &status {
-        Some(_) => get_json(http, &format!("{shop}/scenarios/history"))
+        Some(_) => get_json::<Vec<Change>>(http, &format!("{shop}/scenarios/history"))
             .await
-            .and_then(|h| h.as_array()?.last()?["at_ms"].as_u64())
+            .and_then(|h| u64::try_from(h.last()?.at_ms).ok())
             .map(|at| at + 1000),
         None => None,
     };
     let demo = match &status {
-        Some(st) => demo_expectation(st, since_ms),
-        None => {
-            let mut d = demo_expectation(&serde_json::Value::Null, None);
-            d.reason
-                .push_str("; the shop's scenario state was not reachable");
-            d
-        }
+        Some(st) => demo_measurement(&DemoExpectation::under(&st.active), since_ms),
+        None => demo_measurement(&DemoExpectation::unknown(), None),
     };
     let baseline = OperationFilter {
         service: Some("frontend".to_owned()),
@@ -256,9 +182,10 @@ async fn expectations(args: &Args, http: &reqwest::Client) -> anyhow::Result<Exp
         merge_operations: true,
         ..OperationFilter::default()
     };
-    let min_depth = args
-        .min_depth
-        .unwrap_or(if args.expect == "core" { 6 } else { 8 });
+    let min_depth = args.min_depth.unwrap_or(match args.expect {
+        Expect::Core => 6,
+        Expect::All => 8,
+    });
     Ok(Expectations {
         services,
         min_depth,
@@ -373,62 +300,31 @@ fn print_table(checks: &[Check]) {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
+    use shop::scenario::expectation::{DemoExpectation, ExpectedRate};
 
-    use super::{DemoRate, demo_expectation};
-
-    fn with(scenario: &str, target: &str, level: u8) -> serde_json::Value {
-        json!({"active": [{"scenario": scenario, "target": target, "current_level": level}]})
-    }
+    use super::{DemoRate, demo_measurement};
 
     #[test]
-    fn each_scenario_is_judged_by_its_own_failures_since_it_changed() {
-        let none = demo_expectation(&json!({"active": []}), Some(7));
+    fn the_measurement_follows_the_expectation_since_the_change() {
+        let mut demo = DemoExpectation::under(&[]);
+        let none = demo_measurement(&demo, Some(7));
         assert_eq!(none.measure.service.as_deref(), Some("frontend"));
         assert_eq!(none.measure.traffic_type.as_deref(), Some("demo"));
         assert_eq!(none.measure.since_ms, Some(7));
         assert_eq!(none.rate, DemoRate::Within(0.0, 0.05));
 
-        let bf = demo_expectation(&with("blackfriday", "product-catalog", 2), Some(7));
+        demo.service = shop::ServiceName::ProductCatalog;
+        demo.operation = Some("GET /products/recommendations");
+        demo.demo_traffic_only = false;
+        demo.rate = ExpectedRate::About(0.10);
+        let bf = demo_measurement(&demo, Some(7));
         assert_eq!(bf.measure.service.as_deref(), Some("product-catalog"));
         assert_eq!(
             bf.measure.operation.as_deref(),
             Some("GET /products/recommendations")
         );
+        assert_eq!(bf.measure.traffic_type, None);
         assert_eq!(bf.measure.since_ms, Some(7));
         assert_eq!(bf.rate, DemoRate::About(0.10));
-
-        // 8% of charges per level fail, 60% of those with a 502 (the rest are 402 declines).
-        let payment = demo_expectation(&with("payment-failure", "payment", 3), None);
-        assert_eq!(payment.measure.operation.as_deref(), Some("POST /charge"));
-        let DemoRate::About(p) = payment.rate else {
-            panic!("{:?}", payment.rate)
-        };
-        assert!((p - 0.144).abs() < 1e-9, "{p}");
-
-        let redis = demo_expectation(&with("redis-outage", "cart", 3), None);
-        assert_eq!(redis.measure.service.as_deref(), Some("cart"));
-        assert_eq!(redis.measure.operation, None);
-        assert_eq!(redis.rate, DemoRate::About(1.0));
-
-        // Latency only: as healthy as no scenario, and it says why.
-        let cpu = demo_expectation(&with("cpu-hotspot", "currency", 4), None);
-        assert_eq!(cpu.measure.service.as_deref(), Some("frontend"));
-        assert_eq!(cpu.rate, DemoRate::Within(0.0, 0.05));
-        assert!(
-            cpu.reason.contains("cpu-hotspot at level 4: latency only"),
-            "{}",
-            cpu.reason
-        );
-        let minute_zero = demo_expectation(&with("blackfriday", "product-catalog", 0), None);
-        assert_eq!(minute_zero.rate, DemoRate::Within(0.0, 0.05));
-
-        let pool = demo_expectation(&with("pool-exhaustion", "checkout", 5), None);
-        assert_eq!(pool.rate, DemoRate::Within(0.0, 1.0));
-        assert!(
-            pool.reason.contains("depends on the load"),
-            "{}",
-            pool.reason
-        );
     }
 }

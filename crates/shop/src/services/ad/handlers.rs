@@ -1,7 +1,8 @@
 use axum::Json;
 use rand::seq::IndexedRandom as _;
 
-use super::model::{Ad, Ads, AdsQuery};
+use crate::api::ad::model::{Ad, Ads, AdsQuery};
+use crate::error::code;
 use crate::error::{ApiError, ApiQuery, ApiResult};
 use crate::store::catalog_seed::CATEGORIES;
 
@@ -94,14 +95,14 @@ pub(super) async fn ads(ApiQuery(q): ApiQuery<AdsQuery>) -> ApiResult<Json<Ads>>
     let limit = q.limit.unwrap_or(2);
     if !(1..=MAX_ADS).contains(&limit) {
         return Err(ApiError::bad_request(
-            "invalid_limit",
+            code::INVALID_LIMIT,
             format!("limit must be 1 to {MAX_ADS}"),
         ));
     }
     let pool: Vec<(usize, &Campaign)> = match q.category.as_deref().filter(|c| !c.is_empty()) {
         Some(c) if !CATEGORIES.contains(&c) => {
             return Err(ApiError::bad_request(
-                "unknown_category",
+                code::UNKNOWN_CATEGORY,
                 format!("no category {c:?}"),
             ));
         }

@@ -1,9 +1,7 @@
 //! cart (8013): shopping carts in Redis (a hash per cart with a TTL), or in memory when no
 //! Redis is configured.
 
-pub mod client;
 pub(crate) mod handlers;
-pub mod model;
 pub mod store;
 
 use std::sync::Arc;
@@ -12,7 +10,7 @@ use axum::Router;
 use axum::routing::{delete, get};
 use opentelemetry::metrics::Histogram;
 
-use super::{Service, ServiceContext};
+use crate::service::{Service, ServiceContext};
 use store::CartStore;
 
 pub(crate) struct State {
@@ -65,4 +63,51 @@ pub(crate) fn router(state: Arc<State>) -> Router {
             delete(handlers::remove_item),
         )
         .with_state(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use http::Method;
+    use serde_json::json;
+
+    use crate::config::ServiceName;
+    use crate::testing::check_cases;
+
+    #[tokio::test]
+    async fn bad_input_gets_a_json_4xx_with_its_code() {
+        check_cases(
+            ServiceName::Cart,
+            &[
+                (
+                    Method::POST,
+                    "/cart/c1/items",
+                    Some(json!({"product_id": 1, "quantity": 0})),
+                    400,
+                    "invalid_quantity",
+                ),
+                (
+                    Method::POST,
+                    "/cart/c1/items",
+                    Some(json!({"product_id": "one", "quantity": 1})),
+                    422,
+                    "invalid_json",
+                ),
+                (
+                    Method::DELETE,
+                    "/cart/c1/items/zero",
+                    None,
+                    400,
+                    "invalid_path",
+                ),
+                (
+                    Method::DELETE,
+                    "/cart/c1/items/0",
+                    None,
+                    400,
+                    "invalid_product_id",
+                ),
+            ],
+        )
+        .await;
+    }
 }

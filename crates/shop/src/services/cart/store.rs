@@ -9,16 +9,15 @@ use redis::AsyncCommands as _;
 use redis::aio::MultiplexedConnection;
 use telemetry::{DbClient, DbOperation, DbSystem, ServiceTelemetry};
 
-use super::model::CartItem;
+use crate::api::cart::model::CartItem;
 use crate::scenario::{Faults, Scenario};
-use crate::store::StoreError;
+use crate::store::{REDIS, StoreError};
 
 /// Where the redis-outage scenario sends the cart's Redis client: nothing listens there.
 const BLACK_HOLE: &str = "redis://127.0.0.1:1/";
 
 /// The most distinct products one cart holds, and the most of one product.
-pub const MAX_LINES: usize = 50;
-pub const MAX_QUANTITY: i64 = 99;
+pub use crate::types::limits::MAX_QUANTITY;
 
 #[derive(Clone)]
 pub struct CartStore {
@@ -178,7 +177,7 @@ impl RedisCarts {
             f.mark();
             *self.connection.lock().await = None;
             let black_hole =
-                redis::Client::open(BLACK_HOLE).map_err(|e| StoreError::unavailable("redis", e))?;
+                redis::Client::open(BLACK_HOLE).map_err(|e| StoreError::unavailable(REDIS, e))?;
             let config = redis::AsyncConnectionConfig::new()
                 .set_connection_timeout(Some(Duration::from_millis(500)));
             return match black_hole
@@ -189,7 +188,7 @@ impl RedisCarts {
                     "redis",
                     anyhow::anyhow!("redis-outage scenario"),
                 )),
-                Err(e) => Err(StoreError::unavailable("redis", e)),
+                Err(e) => Err(StoreError::unavailable(REDIS, e)),
             };
         }
         let mut slot = self.connection.lock().await;
@@ -203,7 +202,7 @@ impl RedisCarts {
             .client
             .get_multiplexed_async_connection_with_config(&config)
             .await
-            .map_err(|e| StoreError::unavailable("redis", e))?;
+            .map_err(|e| StoreError::unavailable(REDIS, e))?;
         *slot = Some(c.clone());
         Ok(c)
     }
@@ -226,7 +225,7 @@ impl RedisCarts {
                             || e.is_unrecoverable_error();
                         if broken {
                             *self.connection.lock().await = None;
-                            Err(StoreError::unavailable("redis", e))
+                            Err(StoreError::unavailable(REDIS, e))
                         } else {
                             Err(StoreError::Query {
                                 store: "redis",
@@ -308,7 +307,7 @@ impl RedisCarts {
         let pong: redis::RedisResult<String> = redis::cmd("PING").query_async(&mut c).await;
         if let Err(e) = pong {
             *self.connection.lock().await = None;
-            return Err(StoreError::unavailable("redis", e));
+            return Err(StoreError::unavailable(REDIS, e));
         }
         Ok(())
     }

@@ -5,14 +5,13 @@ use axum::extract::State;
 use http::StatusCode;
 use opentelemetry::KeyValue;
 
-use super::model::{Order, PlaceOrder};
 use super::store::PlaceError;
+use crate::api::checkout::model::{Order, PlaceOrder};
+use crate::api::inventory::model::{ReservationLine, ReserveRequest};
+use crate::api::notification::model::OrderConfirmation;
+use crate::error::code;
 use crate::error::{ApiError, ApiJson, ApiPath, ApiResult};
-use crate::services::cart::handlers::validate_lines;
-use crate::services::inventory::model::{ReservationLine, ReserveRequest};
-use crate::services::notification::model::OrderConfirmation;
-
-const MAX_LINES: usize = 50;
+use crate::types::{CountryCode, CurrencyCode, OrderId, is_email, parse_lines};
 
 fn validate(req: &PlaceOrder) -> ApiResult<()> {
     let lines: Vec<(i64, i64)> = req
@@ -20,32 +19,27 @@ fn validate(req: &PlaceOrder) -> ApiResult<()> {
         .iter()
         .map(|l| (l.product_id, l.quantity))
         .collect();
-    validate_lines(&lines, MAX_LINES, "an order")?;
-    if req.currency.len() != 3 || !req.currency.chars().all(|c| c.is_ascii_uppercase()) {
-        return Err(ApiError::bad_request(
-            "invalid_currency",
-            "currency must be a three-letter ISO 4217 code",
-        ));
-    }
+    parse_lines(&lines, "an order")?;
+    CurrencyCode::parse(&req.currency)?;
     if let Some(shipping) = &req.shipping
-        && (shipping.cost_cents < 0 || shipping.country.len() != 2)
+        && (shipping.cost_cents < 0 || CountryCode::parse(&shipping.country).is_err())
     {
         return Err(ApiError::bad_request(
-            "invalid_shipping",
+            code::INVALID_SHIPPING,
             "shipping needs a country code and a cost of 0 or more",
         ));
     }
     if req.payment.transaction_id.trim().is_empty() || req.payment.amount_cents <= 0 {
         return Err(ApiError::bad_request(
-            "invalid_payment",
+            code::INVALID_PAYMENT,
             "a paid transaction is required",
         ));
     }
     if let Some(email) = &req.customer_email
-        && (email.len() > 254 || !email.contains('@'))
+        && !is_email(email)
     {
         return Err(ApiError::bad_request(
-            "invalid_email",
+            code::INVALID_EMAIL,
             "customer_email is not an e-mail address",
         ));
     }
@@ -57,8 +51,25 @@ pub(super) async fn place(
     ApiJson(req): ApiJson<PlaceOrder>,
 ) -> ApiResult<(StatusCode, Json<Order>)> {
     validate(&req)?;
-    let order_id = format!("ord_{}", uuid::Uuid::new_v4().simple());
+    let order_id = OrderId::generate().as_str().to_owned();
     let created_at = humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string();
+
+    // The catalogue's prices, from the service that owns them.
+    let ids: Vec<i64> = req.items.iter().map(|l| l.product_id).collect();
+    let prices: Vec<(i64, i64)> = s
+        .catalog
+        .by_ids(&ids)
+        .await?
+        .products
+        .iter()
+        .map(|p| (p.id, p.price_cents))
+        .collect();
+    if let Some(missing) = ids.iter().find(|id| !prices.iter().any(|(p, _)| p == *id)) {
+        return Err(ApiError::bad_request(
+            code::UNKNOWN_PRODUCT,
+            format!("no product with id {missing}"),
+        ));
+    }
 
     // Stock first: not enough of something is a 409 the shopper sees as such.
     s.inventory
@@ -77,14 +88,14 @@ pub(super) async fn place(
 
     let placed = s
         .orders
-        .place(&order_id, &created_at, &req)
+        .place(&order_id, &created_at, &req, &prices)
         .await
         .map_err(|e| match e {
             PlaceError::UnknownProduct(id) => {
-                ApiError::bad_request("unknown_product", format!("no product with id {id}"))
+                ApiError::bad_request(code::UNKNOWN_PRODUCT, format!("no product with id {id}"))
             }
             PlaceError::AmountMismatch { .. } => {
-                ApiError::conflict("amount_mismatch", e.to_string())
+                ApiError::conflict(code::AMOUNT_MISMATCH, e.to_string())
             }
             PlaceError::Store(s) => s.into(),
         });
@@ -122,19 +133,10 @@ pub(super) async fn get(
     State(s): State<Arc<super::State>>,
     ApiPath(order_id): ApiPath<String>,
 ) -> ApiResult<Json<Order>> {
-    let well_formed = order_id.len() <= 64
-        && order_id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if !well_formed {
-        return Err(ApiError::bad_request(
-            "invalid_order_id",
-            "order id is malformed",
-        ));
-    }
+    OrderId::parse(&order_id)?;
     s.orders
         .get(&order_id)
         .await?
         .map(Json)
-        .ok_or_else(|| ApiError::not_found("order", format!("no order {order_id}")))
+        .ok_or_else(|| ApiError::not_found(code::ORDER_NOT_FOUND, format!("no order {order_id}")))
 }

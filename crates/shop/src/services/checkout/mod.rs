@@ -1,10 +1,8 @@
-//! checkout (8016): order creation — stock reserved through inventory, then the order and its
-//! items in one transaction, priced from the catalogue and checked against the payment, then
+//! checkout (8016): order creation — prices from product-catalog, stock reserved through
+//! inventory, then the order and its items in one transaction and checked against the payment, then
 //! the confirmation through notification — and order lookup.
 
-pub mod client;
 mod handlers;
-pub mod model;
 pub mod store;
 
 use std::sync::Arc;
@@ -13,34 +11,37 @@ use axum::Router;
 use axum::routing::{get, post};
 use opentelemetry::metrics::Counter;
 
-use super::inventory::client::InventoryClient;
-use super::notification::client::NotificationClient;
-use super::{Service, ServiceContext};
+use crate::api::inventory::client::InventoryClient;
+use crate::api::notification::client::NotificationClient;
+use crate::api::product_catalog::client::ProductCatalogClient;
+use crate::service::{Service, ServiceContext};
 use crate::store::SqlDatabase;
 use store::OrderStore;
 
 pub(crate) struct State {
     orders: OrderStore,
     inventory: InventoryClient,
+    catalog: ProductCatalogClient,
     notification: NotificationClient,
     orders_placed: Counter<u64>,
     revenue: Counter<u64>,
 }
 
 pub async fn build(ctx: ServiceContext) -> anyhow::Result<Service> {
-    let sql = SqlDatabase::open(&ctx.config.database, &ctx.telemetry)?;
+    let sql = SqlDatabase::open(&ctx.config.database, ctx.schema, &ctx.telemetry)?;
     let meter = ctx.telemetry.meter();
     let state = Arc::new(State {
         orders: OrderStore::new(sql.clone()),
         inventory: InventoryClient::new(&ctx),
+        catalog: ProductCatalogClient::new(&ctx),
         notification: NotificationClient::new(&ctx),
         orders_placed: meter
-            .u64_counter("shop.orders")
+            .u64_counter(crate::api::checkout::metric::ORDERS)
             .with_unit("{order}")
             .with_description("Orders placed.")
             .build(),
         revenue: meter
-            .u64_counter("shop.revenue")
+            .u64_counter(crate::api::checkout::metric::REVENUE)
             .with_unit("{cent}")
             .with_description("Revenue of placed orders, in minor units of the order currency.")
             .build(),
@@ -85,5 +86,60 @@ async fn exhaust_pool(
             _ = tokio::time::sleep(std::time::Duration::from_millis(250)) => {}
             _ = shutdown.wait_for(|s| *s) => return,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use http::Method;
+    use serde_json::{Value, json};
+
+    use crate::config::ServiceName;
+    use crate::testing::check_cases;
+
+    fn order(items: Value, amount: i64) -> Value {
+        json!({"currency": "USD", "items": items, "payment": {"transaction_id": "txn_x", "amount_cents": amount}})
+    }
+
+    #[tokio::test]
+    async fn bad_input_gets_a_json_4xx_with_its_code() {
+        check_cases(
+            ServiceName::Checkout,
+            &[
+                (
+                    Method::POST,
+                    "/orders",
+                    Some(order(json!([]), 100)),
+                    400,
+                    "invalid_items",
+                ),
+                (
+                    Method::POST,
+                    "/orders",
+                    Some(order(json!([{"product_id": 1, "quantity": -1}]), 100)),
+                    400,
+                    "invalid_quantity",
+                ),
+                (
+                    Method::POST,
+                    "/orders",
+                    Some(order(
+                        json!([{"product_id": 1, "quantity": 1}, {"product_id": 1, "quantity": 2}]),
+                        100,
+                    )),
+                    400,
+                    "duplicate_product",
+                ),
+                (
+                    Method::POST,
+                    "/orders",
+                    Some(order(json!([{"product_id": 1, "quantity": 1}]), 0)),
+                    400,
+                    "invalid_payment",
+                ),
+                (Method::GET, "/orders/nope", None, 404, "order_not_found"),
+            ],
+        )
+        .await;
     }
 }

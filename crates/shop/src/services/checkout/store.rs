@@ -2,8 +2,37 @@
 
 use telemetry::DbOperation;
 
-use super::model::{Order, OrderItem, OrderLine, PlaceOrder};
+use crate::api::checkout::model::{Order, OrderItem, OrderLine, PlaceOrder};
 use crate::store::{SqlDatabase, StoreError};
+
+/// Orders (migration 1).
+pub const CREATE_ORDERS: &str = "CREATE TABLE IF NOT EXISTS orders (
+            id TEXT PRIMARY KEY,
+            status TEXT NOT NULL,
+            customer_email TEXT,
+            session_id TEXT,
+            currency TEXT NOT NULL,
+            total_cents BIGINT NOT NULL CHECK (total_cents >= 0),
+            item_count BIGINT NOT NULL CHECK (item_count > 0),
+            payment_transaction_id TEXT NOT NULL,
+            card_last4 TEXT,
+            created_at TEXT NOT NULL
+        )";
+/// Their lines, at the price paid (migration 1).
+pub const CREATE_ORDER_ITEMS: &str = "CREATE TABLE IF NOT EXISTS order_items (
+            order_id TEXT NOT NULL REFERENCES orders (id) ON DELETE CASCADE,
+            product_id BIGINT NOT NULL REFERENCES products (id),
+            quantity BIGINT NOT NULL CHECK (quantity > 0),
+            unit_price_cents BIGINT NOT NULL CHECK (unit_price_cents > 0),
+            PRIMARY KEY (order_id, product_id)
+        )";
+pub const CREATE_ORDER_ITEMS_PRODUCT_INDEX: &str =
+    "CREATE INDEX IF NOT EXISTS order_items_product_idx ON order_items (product_id)";
+/// Shipping on orders (migration 2).
+pub const ADD_ORDER_SHIPPING: [&str; 2] = [
+    "ALTER TABLE orders ADD COLUMN shipping_cents BIGINT NOT NULL DEFAULT 0",
+    "ALTER TABLE orders ADD COLUMN shipping_country TEXT",
+];
 
 /// Why an order was refused before anything was written.
 #[derive(Debug, thiserror::Error)]
@@ -42,32 +71,15 @@ impl OrderStore {
         Self { sql }
     }
 
+    /// Writes the order at `prices` (product id, unit price in cents: the catalogue's, as
+    /// product-catalog answered them) if they and the shipping add up to what was paid.
     pub async fn place(
         &self,
         order_id: &str,
         created_at: &str,
         req: &PlaceOrder,
+        prices: &[(i64, i64)],
     ) -> Result<Order, PlaceError> {
-        let mut tx = self.sql.begin().await?;
-
-        let placeholders: Vec<String> = (1..=req.items.len()).map(|i| format!("${i}")).collect();
-        let price_sql = format!(
-            "SELECT id, price_cents FROM products WHERE id IN ({})",
-            placeholders.join(", ")
-        );
-        let mut price_query =
-            sqlx::query_as::<_, (i64, i64)>(sqlx::AssertSqlSafe(price_sql.clone()));
-        for line in &req.items {
-            price_query = price_query.bind(line.product_id);
-        }
-        let prices = self
-            .sql
-            .run(
-                DbOperation::on("SELECT", "products", &price_sql),
-                price_query.fetch_all(&mut *tx),
-            )
-            .await?;
-
         let mut items = Vec::with_capacity(req.items.len());
         for OrderLine {
             product_id,
@@ -97,6 +109,7 @@ impl OrderStore {
             });
         }
         let item_count: i64 = items.iter().map(|i| i.quantity).sum();
+        let mut tx = self.sql.begin().await?;
 
         const INSERT_ORDER: &str = "INSERT INTO orders (id, status, customer_email, session_id, currency, \
              total_cents, item_count, payment_transaction_id, card_last4, created_at, shipping_cents, shipping_country) \

@@ -1,7 +1,9 @@
 use axum::Json;
 
-use super::model::{Conversion, ConvertQuery, Rates};
-use super::rates::{convert as convert_amount, now_seconds, rates_at, supported};
+use super::rates::{now_seconds, rates_at, supported};
+use crate::api::currency::model::convert as convert_amount;
+use crate::api::currency::model::{Conversion, ConvertQuery, Rates};
+use crate::error::code;
 use crate::error::{ApiError, ApiQuery, ApiResult};
 
 fn known(code: &str) -> ApiResult<()> {
@@ -9,7 +11,7 @@ fn known(code: &str) -> ApiResult<()> {
         Ok(())
     } else {
         Err(ApiError::bad_request(
-            "unsupported_currency",
+            code::UNSUPPORTED_CURRENCY,
             format!(
                 "{code:?} is not one of {}",
                 supported().collect::<Vec<_>>().join(", ")
@@ -31,12 +33,12 @@ pub(super) async fn convert(ApiQuery(q): ApiQuery<ConvertQuery>) -> ApiResult<Js
     known(&q.to)?;
     if q.amount < 0 || q.amount > 1_000_000_000_000 {
         return Err(ApiError::bad_request(
-            "invalid_amount",
+            code::INVALID_AMOUNT,
             "amount must be 0 to 10^12 minor units",
         ));
     }
     let (converted, rate) = convert_amount(&rates_at(now_seconds()), &q.from, &q.to, q.amount)
-        .ok_or_else(|| ApiError::bad_request("invalid_amount", "amount cannot be converted"))?;
+        .ok_or_else(|| ApiError::bad_request(code::INVALID_AMOUNT, "amount cannot be converted"))?;
     Ok(Json(Conversion {
         from: q.from,
         to: q.to,

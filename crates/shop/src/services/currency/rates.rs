@@ -3,7 +3,9 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::model::Rate;
+use crate::api::currency::model::Rate;
+#[cfg(test)]
+use crate::api::currency::model::convert;
 
 struct Currency {
     code: &'static str,
@@ -90,19 +92,6 @@ pub fn now_seconds() -> f64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs_f64())
         .unwrap_or_default()
-}
-
-/// Converts minor units of one currency into minor units of another.
-pub fn convert(rates: &[Rate], from: &str, to: &str, amount: i64) -> Option<(i64, f64)> {
-    let f = rates.iter().find(|r| r.currency == from)?;
-    let t = rates.iter().find(|r| r.currency == to)?;
-    let rate = t.per_usd / f.per_usd;
-    let major = amount as f64 / 10f64.powi(f.minor_digits as i32);
-    let converted = (major * rate * 10f64.powi(t.minor_digits as i32)).round();
-    if !converted.is_finite() || converted.abs() > i64::MAX as f64 / 2.0 {
-        return None;
-    }
-    Some((converted as i64, rate))
 }
 
 #[cfg(test)]

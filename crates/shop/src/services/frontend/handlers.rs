@@ -5,33 +5,23 @@ use axum::extract::State;
 use http::StatusCode;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
-use super::model::{
+use crate::api::cart::model::{AddItem, Cart};
+use crate::api::checkout::model::{Order, OrderLine, PaymentRef, PlaceOrder, ShippingRef};
+use crate::api::frontend::model::{
     BrowsePage, BrowseRequest, CartLine, CartSummary, CartView, CheckoutRequest, CheckoutResult,
     DisplayPrice, DisplayTotal, ProductsQuery,
 };
+use crate::api::payment::model::{ChargeRequest, RefundRequest};
+use crate::api::product_catalog::model::{Product, ProductList};
+use crate::api::shipping::model::QuoteRequest;
+use crate::error::code;
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, OptionalJson};
 use crate::scenario::Scenario;
-use crate::services::cart::handlers::{validate_cart_id, validate_product_id};
-use crate::services::cart::model::{AddItem, Cart};
-use crate::services::checkout::model::{Order, OrderLine, PaymentRef, PlaceOrder, ShippingRef};
-use crate::services::payment::model::{ChargeRequest, RefundRequest};
-use crate::services::product_catalog::model::{Product, ProductList};
-use crate::services::shipping::model::QuoteRequest;
+use crate::types::{CartId, CurrencyCode, ProductId};
 
 /// The currency the shop charges in; others are for display.
 const SHOP_CURRENCY: &str = "USD";
 const HOME_COUNTRY: &str = "US";
-
-fn validate_currency(code: &str) -> ApiResult<()> {
-    if code.len() == 3 && code.chars().all(|c| c.is_ascii_uppercase()) {
-        Ok(())
-    } else {
-        Err(ApiError::bad_request(
-            "invalid_currency",
-            "currency must be a three-letter ISO 4217 code",
-        ))
-    }
-}
 
 /// Baseline flow: cart summary, a page of products, prices in the shopper's currency and ads,
 /// fetched side by side. Never touches recommendations. Ads and display prices are extras: if
@@ -46,10 +36,10 @@ pub(super) async fn browse(
         filters.push(("category", c.clone()));
     }
     if let Some(id) = &req.cart_id {
-        validate_cart_id(id)?;
+        CartId::parse(id)?;
     }
     let currency = req.currency.unwrap_or_else(|| SHOP_CURRENCY.to_owned());
-    validate_currency(&currency)?;
+    CurrencyCode::parse(&currency)?;
 
     let cart = async {
         match &req.cart_id {
@@ -88,14 +78,14 @@ pub(super) async fn browse(
         Ok(rates) if currency != SHOP_CURRENCY => {
             if !rates.rates.iter().any(|r| r.currency == currency) {
                 return Err(ApiError::bad_request(
-                    "unsupported_currency",
+                    code::UNSUPPORTED_CURRENCY,
                     format!("prices cannot be shown in {currency}"),
                 ));
             }
             products
                 .iter()
                 .filter_map(|p| {
-                    let (amount, _) = crate::services::currency::rates::convert(
+                    let (amount, _) = crate::api::currency::model::convert(
                         &rates.rates,
                         SHOP_CURRENCY,
                         &currency,
@@ -132,19 +122,19 @@ pub(super) async fn checkout(
     State(s): State<Arc<super::State>>,
     ApiJson(req): ApiJson<CheckoutRequest>,
 ) -> ApiResult<(StatusCode, Json<CheckoutResult>)> {
-    validate_cart_id(&req.cart_id)?;
+    CartId::parse(&req.cart_id)?;
     let currency = req
         .currency
         .clone()
         .unwrap_or_else(|| SHOP_CURRENCY.to_owned());
-    validate_currency(&currency)?;
+    CurrencyCode::parse(&currency)?;
     let country = req
         .country
         .clone()
         .unwrap_or_else(|| HOME_COUNTRY.to_owned());
     let cart = s.cart.get(&req.cart_id).await?;
     let Some(first) = cart.items.first() else {
-        return Err(ApiError::bad_request("cart_empty", "the cart is empty"));
+        return Err(ApiError::bad_request(code::CART_EMPTY, "the cart is empty"));
     };
     // Black Friday with graceful degradation: checkout goes on without recommendations.
     let recommendations = match s.catalog.recommendations(first.product_id, 4).await {
@@ -261,7 +251,7 @@ fn price_and_weigh(cart: &Cart, products: &[Product]) -> ApiResult<(i64, i64)> {
                 .find(|p| p.id == item.product_id)
                 .ok_or_else(|| {
                     ApiError::conflict(
-                        "product_unavailable",
+                        code::PRODUCT_UNAVAILABLE,
                         format!("product {} in the cart is no longer sold", item.product_id),
                     )
                 })?;
@@ -299,7 +289,7 @@ pub(super) async fn product(
     State(s): State<Arc<super::State>>,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<Product>> {
-    validate_product_id(id)?;
+    ProductId::parse(id)?;
     Ok(Json(s.catalog.product(id).await?))
 }
 
@@ -307,7 +297,7 @@ pub(super) async fn view_cart(
     State(s): State<Arc<super::State>>,
     ApiPath(cart_id): ApiPath<String>,
 ) -> ApiResult<Json<CartView>> {
-    validate_cart_id(&cart_id)?;
+    CartId::parse(&cart_id)?;
     let cart = s.cart.get(&cart_id).await?;
     let products = if cart.items.is_empty() {
         Vec::new()
@@ -345,7 +335,7 @@ pub(super) async fn add_to_cart(
     let product = s.catalog.product(item.product_id).await?;
     if product.stock < item.quantity {
         return Err(ApiError::conflict(
-            "out_of_stock",
+            code::OUT_OF_STOCK,
             format!("only {} left of {}", product.stock, product.name),
         ));
     }

@@ -1,23 +1,21 @@
 //! frontend (8018): the shop's public API and the orchestrator of every flow.
 //! `POST /api/browse` is the baseline flow, `POST /api/checkout` the demo flow.
 
-pub mod client;
 mod handlers;
-pub mod model;
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::{get, post};
 
-use super::ad::client::AdClient;
-use super::cart::client::CartClient;
-use super::checkout::client::CheckoutClient;
-use super::currency::client::CurrencyClient;
-use super::payment::client::PaymentClient;
-use super::product_catalog::client::ProductCatalogClient;
-use super::shipping::client::ShippingClient;
-use super::{Service, ServiceContext};
+use crate::api::ad::client::AdClient;
+use crate::api::cart::client::CartClient;
+use crate::api::checkout::client::CheckoutClient;
+use crate::api::currency::client::CurrencyClient;
+use crate::api::payment::client::PaymentClient;
+use crate::api::product_catalog::client::ProductCatalogClient;
+use crate::api::shipping::client::ShippingClient;
+use crate::service::{Service, ServiceContext};
 
 pub(crate) struct State {
     faults: crate::scenario::Faults,

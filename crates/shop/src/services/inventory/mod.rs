@@ -2,9 +2,7 @@
 //! checkout for every order; not enough stock is a 409. A periodic delivery restocks what runs
 //! low, so a long demo does not sell out.
 
-pub mod client;
 mod handlers;
-pub mod model;
 pub mod store;
 
 use std::sync::Arc;
@@ -18,7 +16,7 @@ use tokio::sync::watch;
 use tracing::Instrument as _;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
-use super::{Service, ServiceContext};
+use crate::service::{Service, ServiceContext};
 use crate::store::SqlDatabase;
 use store::InventoryStore;
 
@@ -34,7 +32,7 @@ pub(crate) struct State {
 }
 
 pub async fn build(ctx: ServiceContext) -> anyhow::Result<Service> {
-    let sql = SqlDatabase::open(&ctx.config.database, &ctx.telemetry)?;
+    let sql = SqlDatabase::open(&ctx.config.database, ctx.schema, &ctx.telemetry)?;
     let stock = InventoryStore::new(sql.clone());
     let state = Arc::new(State {
         stock: stock.clone(),
@@ -80,6 +78,32 @@ async fn restock(stock: InventoryStore, mut shutdown: watch::Receiver<bool>) {
             }
         }
         .instrument(span)
+        .await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use http::Method;
+    use serde_json::json;
+
+    use crate::config::ServiceName;
+    use crate::testing::check_cases;
+
+    #[tokio::test]
+    async fn bad_input_gets_a_json_4xx_with_its_code() {
+        check_cases(
+            ServiceName::Inventory,
+            &[
+                (Method::POST, "/reservations", Some(json!({"order_id": "o1", "items": [{"product_id": 1, "quantity": 0}]})), 400, "invalid_quantity"),
+                (Method::POST, "/reservations", Some(json!({"order_id": "o1", "items": [{"product_id": 99999, "quantity": 1}]})), 400, "unknown_product"),
+                (Method::POST, "/reservations", Some(json!({"order_id": "o1", "items": [{"product_id": 1, "quantity": 99}, {"product_id": 2, "quantity": 99}, {"product_id": 3, "quantity": 99}]})), 409, "insufficient_stock"),
+                (Method::POST, "/reservations", Some(json!({"order_id": "bad id", "items": [{"product_id": 1, "quantity": 1}]})), 400, "invalid_order_id"),
+                (Method::GET, "/stock/0", None, 400, "invalid_product_id"),
+                (Method::GET, "/stock/99999", None, 404, "product_not_found"),
+                (Method::DELETE, "/reservations/bad%20id", None, 400, "invalid_order_id"),
+            ],
+        )
         .await;
     }
 }

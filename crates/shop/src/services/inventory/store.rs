@@ -3,8 +3,17 @@
 
 use telemetry::DbOperation;
 
-use super::model::{Reservation, ReservationLine};
+use crate::api::inventory::model::{Reservation, ReservationLine};
 use crate::store::{ConstraintKind, SqlDatabase, StoreError};
+
+/// Stock held for orders (migration 2).
+pub const CREATE_STOCK_RESERVATIONS: &str = "CREATE TABLE IF NOT EXISTS stock_reservations (
+            order_id TEXT NOT NULL,
+            product_id BIGINT NOT NULL REFERENCES products (id),
+            quantity BIGINT NOT NULL CHECK (quantity > 0),
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (order_id, product_id)
+        )";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReserveError {

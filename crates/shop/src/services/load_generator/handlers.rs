@@ -4,8 +4,11 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::State;
 
-use super::model::{JourneyCounts, JourneyKind, LoadStatus, SetProfile, SetRate, SetUsers};
-use super::{MAX_RATE, MAX_USERS};
+use crate::api::load_generator::model::{
+    JourneyCounts, JourneyKind, LoadStatus, SetProfile, SetRate, SetUsers,
+};
+use crate::api::load_generator::model::{MAX_RATE, MAX_USERS};
+use crate::error::code;
 use crate::error::{ApiError, ApiJson, ApiResult};
 use crate::loadgen::{Model, Profile, Rate};
 
@@ -72,7 +75,7 @@ pub(super) async fn set_rate(
     let rate = req.journeys_per_second;
     if !(rate > 0.0 && rate <= MAX_RATE) {
         return Err(ApiError::bad_request(
-            "invalid_rate",
+            code::INVALID_RATE,
             format!("journeys_per_second must be above 0 and at most {MAX_RATE}"),
         ));
     }
@@ -91,7 +94,7 @@ pub(super) async fn set_users(
 ) -> ApiResult<Json<LoadStatus>> {
     if !(1..=MAX_USERS).contains(&req.users) {
         return Err(ApiError::bad_request(
-            "invalid_users",
+            code::INVALID_USERS,
             format!("users must be 1 to {MAX_USERS}"),
         ));
     }
@@ -108,13 +111,13 @@ pub(super) async fn set_profile(
     let speed = req.speed.unwrap_or(1.0);
     if !(speed > 0.0 && speed <= 1000.0) {
         return Err(ApiError::bad_request(
-            "invalid_speed",
+            code::INVALID_SPEED,
             "speed must be above 0 and at most 1000",
         ));
     }
     let profile = Profile::parse(&req.name, speed).ok_or_else(|| {
         ApiError::bad_request(
-            "unknown_profile",
+            code::UNKNOWN_PROFILE,
             "profile is one of shop, blackfriday, ping",
         )
     })?;

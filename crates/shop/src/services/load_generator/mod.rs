@@ -2,9 +2,7 @@
 //! the load engine of `crate::loadgen` behind a small admin API (`/status`, `/start`, `/stop`,
 //! `/rate`, `/users`, `/profile`) that never waits for the traffic it controls.
 
-pub mod client;
 mod handlers;
-pub mod model;
 
 use std::sync::Arc;
 
@@ -12,18 +10,15 @@ use axum::Router;
 use axum::routing::{get, post, put};
 use tokio::sync::watch;
 
-use super::frontend::client::FrontendClient;
-use super::{Service, ServiceContext};
+use crate::api::frontend::client::FrontendClient;
 use crate::config::ServiceName;
 use crate::loadgen::journeys::Target;
 use crate::loadgen::stats::Stats;
 use crate::loadgen::{Bound, Model, Plan, Profile, Rate};
-use crate::server::always_ready;
+use crate::service::always_ready;
+use crate::service::{Service, ServiceContext};
 
-/// The highest rate the admin API accepts.
-pub const MAX_RATE: f64 = 1000.0;
-/// The most virtual users the admin API accepts.
-pub const MAX_USERS: usize = 10_000;
+use crate::api::load_generator::model::MAX_RATE;
 
 #[derive(Debug, Clone, PartialEq)]
 struct Control {
@@ -132,5 +127,38 @@ async fn drive(
     }
     if let Some(stop) = current {
         let _ = stop.send(true);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use http::Method;
+    use serde_json::json;
+
+    use crate::config::ServiceName;
+    use crate::testing::check_cases;
+
+    #[tokio::test]
+    async fn bad_input_gets_a_json_4xx_with_its_code() {
+        check_cases(
+            ServiceName::LoadGenerator,
+            &[
+                (
+                    Method::PUT,
+                    "/rate",
+                    Some(json!({"journeys_per_second": -1})),
+                    400,
+                    "invalid_rate",
+                ),
+                (
+                    Method::PUT,
+                    "/rate",
+                    Some(json!({"journeys_per_second": 1e9})),
+                    400,
+                    "invalid_rate",
+                ),
+            ],
+        )
+        .await;
     }
 }

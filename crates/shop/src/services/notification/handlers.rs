@@ -7,8 +7,10 @@ use http::StatusCode;
 use opentelemetry::KeyValue;
 use rand::Rng as _;
 
-use super::model::{OrderConfirmation, Sent};
+use crate::api::notification::model::{OrderConfirmation, Sent};
+use crate::error::code;
 use crate::error::{ApiError, ApiJson, ApiResult};
+use crate::types::is_email;
 
 /// Mail to this domain always bounces: a deterministic failure for demos and tests.
 pub const BOUNCING_DOMAIN: &str = "@bounce.example";
@@ -18,19 +20,15 @@ pub(super) async fn order_confirmation(
     ApiJson(req): ApiJson<OrderConfirmation>,
 ) -> ApiResult<(StatusCode, Json<Sent>)> {
     let email = req.email.trim();
-    if email.len() > 254
-        || email.matches('@').count() != 1
-        || email.starts_with('@')
-        || email.ends_with('@')
-    {
+    if !is_email(email) {
         return Err(ApiError::bad_request(
-            "invalid_email",
+            code::INVALID_EMAIL,
             "email is not an e-mail address",
         ));
     }
     if req.order_id.trim().is_empty() || req.total_cents < 0 {
         return Err(ApiError::bad_request(
-            "invalid_order",
+            code::INVALID_ORDER,
             "order_id and a non-negative total are required",
         ));
     }
@@ -52,7 +50,7 @@ pub(super) async fn order_confirmation(
     if failed {
         return Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "mail_relay_unavailable",
+            code::MAIL_RELAY_UNAVAILABLE,
             "the mail relay refused the message",
         ));
     }

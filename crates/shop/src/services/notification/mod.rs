@@ -1,9 +1,7 @@
 //! notification (8021): order confirmations by (simulated) e-mail, with the latency of a mail
 //! relay. A failure here never fails the order: checkout logs it and its span is an error.
 
-pub mod client;
 pub(crate) mod handlers;
-pub mod model;
 
 use std::sync::Arc;
 
@@ -11,8 +9,8 @@ use axum::Router;
 use axum::routing::post;
 use opentelemetry::metrics::Counter;
 
-use super::{Service, ServiceContext};
 use crate::config::NotificationConfig;
+use crate::service::{Service, ServiceContext};
 
 pub(crate) struct State {
     config: NotificationConfig,
@@ -40,4 +38,25 @@ pub(crate) fn router(state: Arc<State>) -> Router {
             post(handlers::order_confirmation),
         )
         .with_state(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use http::Method;
+    use serde_json::json;
+
+    use crate::config::ServiceName;
+    use crate::testing::check_cases;
+
+    #[tokio::test]
+    async fn bad_input_gets_a_json_4xx_with_its_code() {
+        check_cases(
+            ServiceName::Notification,
+            &[
+                (Method::POST, "/notifications/order-confirmation", Some(json!({"order_id": "o1", "email": "nobody", "total_cents": 1, "currency": "USD"})), 400, "invalid_email"),
+                (Method::POST, "/notifications/order-confirmation", Some(json!({"order_id": "o1", "email": "a@b.example", "total_cents": -1, "currency": "USD"})), 400, "invalid_order"),
+            ],
+        )
+        .await;
+    }
 }

@@ -7,10 +7,12 @@ use http::StatusCode;
 use opentelemetry::KeyValue;
 use rand::Rng;
 
-use super::model::{Card, Charge, ChargeRequest, Refund, RefundRequest};
+use crate::api::payment::model::{Card, Charge, ChargeRequest, Refund, RefundRequest};
+use crate::error::code;
 use crate::error::{ApiError, ApiJson, ApiResult};
 use crate::scenario::Scenario;
 use crate::scenario::catalogue::{PAYMENT_FAILURE_ERROR_SHARE, PAYMENT_FAILURES_PER_LEVEL};
+use crate::types::CurrencyCode;
 
 /// The card that is always declined, for tests and demos.
 pub const DECLINED_TEST_CARD: &str = "4000000000000002";
@@ -24,16 +26,11 @@ pub(super) async fn charge(
 ) -> ApiResult<Json<Charge>> {
     if req.amount_cents <= 0 || req.amount_cents > MAX_AMOUNT_CENTS {
         return Err(ApiError::bad_request(
-            "invalid_amount",
+            code::INVALID_AMOUNT,
             format!("amount_cents must be between 1 and {MAX_AMOUNT_CENTS}"),
         ));
     }
-    if !is_currency_code(&req.currency) {
-        return Err(ApiError::bad_request(
-            "invalid_currency",
-            "currency must be a three-letter ISO 4217 code",
-        ));
-    }
+    CurrencyCode::parse(&req.currency)?;
     let brand = validate_card(&req.card, current_year_month())?;
     let last4 = req.card.number.last4();
 
@@ -66,7 +63,7 @@ pub(super) async fn charge(
             );
             return Err(ApiError::new(
                 StatusCode::BAD_GATEWAY,
-                "processor_unavailable",
+                code::PROCESSOR_UNAVAILABLE,
                 "the card processor did not answer",
             ));
         }
@@ -83,7 +80,7 @@ pub(super) async fn charge(
         tracing::warn!(card_last4 = %last4, amount_cents = req.amount_cents, "card declined");
         return Err(ApiError::new(
             StatusCode::PAYMENT_REQUIRED,
-            "card_declined",
+            code::CARD_DECLINED,
             "the card was declined",
         ));
     }
@@ -112,13 +109,13 @@ pub(super) async fn refund(
             .all(|c| c.is_ascii_alphanumeric() || c == '_');
     if !well_formed {
         return Err(ApiError::bad_request(
-            "invalid_transaction",
+            code::INVALID_TRANSACTION,
             "transaction_id is not a transaction of this gateway",
         ));
     }
     if req.amount_cents <= 0 || req.amount_cents > MAX_AMOUNT_CENTS {
         return Err(ApiError::bad_request(
-            "invalid_amount",
+            code::INVALID_AMOUNT,
             format!("amount_cents must be between 1 and {MAX_AMOUNT_CENTS}"),
         ));
     }
@@ -135,10 +132,6 @@ pub(super) async fn refund(
             amount_cents: req.amount_cents,
         }),
     ))
-}
-
-fn is_currency_code(s: &str) -> bool {
-    s.len() == 3 && s.chars().all(|c| c.is_ascii_uppercase())
 }
 
 fn current_year_month() -> (u32, u32) {
@@ -162,31 +155,31 @@ pub(crate) fn validate_card(
     let digits = card.number.digits();
     if !(12..=19).contains(&digits.len()) || !digits.chars().all(|c| c.is_ascii_digit()) {
         return Err(ApiError::bad_request(
-            "invalid_card",
+            code::INVALID_CARD,
             "card number must be 12 to 19 digits",
         ));
     }
     if !luhn_valid(&digits) {
         return Err(ApiError::bad_request(
-            "invalid_card",
+            code::INVALID_CARD,
             "card number fails the Luhn check",
         ));
     }
     if !card.cvv.is_valid() {
         return Err(ApiError::bad_request(
-            "invalid_card",
+            code::INVALID_CARD,
             "cvv must be 3 or 4 digits",
         ));
     }
     if !(1..=12).contains(&card.exp_month) {
         return Err(ApiError::bad_request(
-            "invalid_card",
+            code::INVALID_CARD,
             "exp_month must be 1 to 12",
         ));
     }
     if (card.exp_year, card.exp_month) < (year, month) {
         return Err(ApiError::bad_request(
-            "card_expired",
+            code::CARD_EXPIRED,
             "the card has expired",
         ));
     }
@@ -218,7 +211,7 @@ pub(crate) fn luhn_valid(digits: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::services::payment::model::{CardNumber, Cvv};
+    use crate::api::payment::model::{CardNumber, Cvv};
 
     fn card(number: &str) -> Card {
         Card {

@@ -1,9 +1,7 @@
 //! payment (8017): a simulated card gateway — 100–200 ms of latency, about 1% declines (402),
 //! validation of amount, currency and card (Luhn), a transaction id for every approval.
 
-pub mod client;
 mod handlers;
-pub mod model;
 
 use std::sync::Arc;
 
@@ -11,8 +9,8 @@ use axum::Router;
 use axum::routing::post;
 use opentelemetry::metrics::Counter;
 
-use super::{Service, ServiceContext};
 use crate::config::PaymentConfig;
+use crate::service::{Service, ServiceContext};
 
 pub(crate) struct State {
     faults: crate::scenario::Faults,
@@ -33,7 +31,7 @@ pub async fn build(ctx: ServiceContext) -> anyhow::Result<Service> {
             .with_description("Card charges the gateway declined.")
             .build(),
         charges: meter
-            .u64_counter("shop.payment.charges")
+            .u64_counter(crate::api::payment::metric::CHARGES)
             .with_unit("{charge}")
             .with_description("Card charges attempted, by outcome.")
             .build(),
@@ -51,4 +49,76 @@ pub(crate) fn router(state: Arc<State>) -> Router {
         .route("/charge", post(handlers::charge))
         .route("/refunds", post(handlers::refund))
         .with_state(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use http::Method;
+    use serde_json::{Value, json};
+
+    use crate::config::ServiceName;
+    use crate::testing::{card, check_cases};
+
+    fn charge(amount: i64, currency: &str, number: &str) -> Value {
+        json!({"amount_cents": amount, "currency": currency, "card": card(number)})
+    }
+
+    #[tokio::test]
+    async fn bad_input_gets_a_json_4xx_with_its_code() {
+        check_cases(
+            ServiceName::Payment,
+            &[
+                (
+                    Method::POST,
+                    "/charge",
+                    Some(charge(0, "USD", "4242424242424242")),
+                    400,
+                    "invalid_amount",
+                ),
+                (
+                    Method::POST,
+                    "/charge",
+                    Some(charge(-100, "USD", "4242424242424242")),
+                    400,
+                    "invalid_amount",
+                ),
+                (
+                    Method::POST,
+                    "/charge",
+                    Some(charge(100, "usd", "4242424242424242")),
+                    400,
+                    "invalid_currency",
+                ),
+                (
+                    Method::POST,
+                    "/charge",
+                    Some(charge(100, "USD", "1234")),
+                    400,
+                    "invalid_card",
+                ),
+                (
+                    Method::POST,
+                    "/charge",
+                    Some(charge(100, "USD", "4000000000000002")),
+                    402,
+                    "card_declined",
+                ),
+                (
+                    Method::POST,
+                    "/refunds",
+                    Some(json!({"transaction_id": "nope", "amount_cents": 100, "reason": "x"})),
+                    400,
+                    "invalid_transaction",
+                ),
+                (
+                    Method::POST,
+                    "/refunds",
+                    Some(json!({"transaction_id": "txn_1", "amount_cents": 0, "reason": "x"})),
+                    400,
+                    "invalid_amount",
+                ),
+            ],
+        )
+        .await;
+    }
 }

@@ -3,13 +3,15 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::State;
 
-use super::model::{
+use super::store::{Filter, Plan};
+use crate::api::product_catalog::model::{
     ListQuery, Product, ProductList, RecommendationQuery, Recommendations, SearchQuery,
 };
-use super::store::{Filter, Plan};
+use crate::error::code;
 use crate::error::{ApiError, ApiPath, ApiQuery, ApiResult};
 use crate::scenario::Scenario;
 use crate::scenario::catalogue::BLACKFRIDAY_STEPS;
+use crate::types::ProductId;
 use http::StatusCode;
 use std::time::Duration;
 
@@ -24,7 +26,7 @@ fn limit(l: Option<i64>, default: i64) -> ApiResult<i64> {
         None => Ok(default),
         Some(l) if (1..=MAX_LIMIT).contains(&l) => Ok(l),
         Some(_) => Err(ApiError::bad_request(
-            "invalid_limit",
+            code::INVALID_LIMIT,
             format!("limit must be 1 to {MAX_LIMIT}"),
         )),
     }
@@ -40,7 +42,7 @@ fn parse_ids(ids: &str) -> ApiResult<Vec<i64>> {
     match parsed {
         Ok(v) if !v.is_empty() && v.len() <= MAX_IDS && v.iter().all(|id| *id > 0) => Ok(v),
         _ => Err(ApiError::bad_request(
-            "invalid_ids",
+            code::INVALID_IDS,
             format!("ids must be 1 to {MAX_IDS} positive integers separated by commas"),
         )),
     }
@@ -59,7 +61,7 @@ pub(super) async fn list(
     for p in [q.min_price_cents, q.max_price_cents].into_iter().flatten() {
         if p < 0 {
             return Err(ApiError::bad_request(
-                "invalid_price",
+                code::INVALID_PRICE,
                 "prices must not be negative",
             ));
         }
@@ -67,7 +69,7 @@ pub(super) async fn list(
     let offset = q.offset.unwrap_or(0);
     if offset < 0 {
         return Err(ApiError::bad_request(
-            "invalid_offset",
+            code::INVALID_OFFSET,
             "offset must not be negative",
         ));
     }
@@ -108,11 +110,9 @@ pub(super) async fn get(
     State(s): State<Arc<super::State>>,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<Product>> {
-    s.products
-        .get(id)
-        .await?
-        .map(Json)
-        .ok_or_else(|| ApiError::not_found("product", format!("no product with id {id}")))
+    s.products.get(id).await?.map(Json).ok_or_else(|| {
+        ApiError::not_found(code::PRODUCT_NOT_FOUND, format!("no product with id {id}"))
+    })
 }
 
 pub(super) async fn search(
@@ -122,7 +122,7 @@ pub(super) async fn search(
     let text = q.q.trim();
     if text.is_empty() || text.len() > 100 {
         return Err(ApiError::bad_request(
-            "invalid_query",
+            code::INVALID_QUERY,
             "q must be 1 to 100 characters",
         ));
     }
@@ -151,19 +151,16 @@ pub(super) async fn recommendations(
         if fault.roll(failure_rate) {
             return Err(ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
-                "recommendations_overloaded",
+                code::RECOMMENDATIONS_OVERLOADED,
                 "the recommendation engine is overloaded",
             ));
         }
     }
     let recommended = match q.product_id {
-        Some(id) if id <= 0 => {
-            return Err(ApiError::bad_request(
-                "invalid_product_id",
-                "product_id must be positive",
-            ));
+        Some(id) => {
+            let id = ProductId::parse(id)?.get();
+            s.recommendation.for_product(id, limit).await?
         }
-        Some(id) => s.recommendation.for_product(id, limit).await?,
         None => {
             let category = q
                 .category

@@ -2,8 +2,23 @@
 
 use telemetry::DbOperation;
 
-use super::model::Product;
+use crate::api::product_catalog::model::Product;
 use crate::store::{SqlDatabase, StoreError};
+
+/// The catalogue (migration 1); inventory keeps its `stock` column.
+pub const CREATE_PRODUCTS: &str = "CREATE TABLE IF NOT EXISTS products (
+            id BIGINT PRIMARY KEY,
+            sku TEXT NOT NULL UNIQUE,
+            name TEXT NOT NULL,
+            description TEXT NOT NULL,
+            category TEXT NOT NULL,
+            price_cents BIGINT NOT NULL CHECK (price_cents > 0),
+            currency TEXT NOT NULL DEFAULT 'USD',
+            stock BIGINT NOT NULL CHECK (stock >= 0),
+            weight_grams BIGINT NOT NULL CHECK (weight_grams > 0)
+        )";
+pub const CREATE_PRODUCTS_CATEGORY_INDEX: &str =
+    "CREATE INDEX IF NOT EXISTS products_category_idx ON products (category)";
 
 const COLUMNS: &str =
     "id, sku, name, description, category, price_cents, currency, stock, weight_grams";

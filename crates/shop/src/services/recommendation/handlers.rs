@@ -3,9 +3,11 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::State;
 
-use super::model::{RecommendationQuery, Recommended, Strategy};
+use crate::api::recommendation::model::{RecommendationQuery, Recommended, Strategy};
+use crate::error::code;
 use crate::error::{ApiError, ApiQuery, ApiResult};
 use crate::store::catalog_seed::CATEGORIES;
+use crate::types::ProductId;
 
 const MAX_LIMIT: i64 = 20;
 
@@ -16,20 +18,15 @@ pub(super) async fn recommend(
     let limit = q.limit.unwrap_or(4);
     if !(1..=MAX_LIMIT).contains(&limit) {
         return Err(ApiError::bad_request(
-            "invalid_limit",
+            code::INVALID_LIMIT,
             format!("limit must be 1 to {MAX_LIMIT}"),
         ));
     }
     let (category, exclude, mut products, mut strategies) = match q.product_id {
-        Some(id) if id <= 0 => {
-            return Err(ApiError::bad_request(
-                "invalid_product_id",
-                "product_id must be positive",
-            ));
-        }
         Some(id) => {
+            let id = ProductId::parse(id)?.get();
             let category = s.store.category_of(id).await?.ok_or_else(|| {
-                ApiError::not_found("product", format!("no product with id {id}"))
+                ApiError::not_found(code::PRODUCT_NOT_FOUND, format!("no product with id {id}"))
             })?;
             let together = s.store.bought_together(id, limit).await?;
             let strategies = if together.is_empty() {
@@ -43,7 +40,7 @@ pub(super) async fn recommend(
             let category = q.category.unwrap_or_else(|| "electronics".to_owned());
             if !CATEGORIES.contains(&category.as_str()) {
                 return Err(ApiError::bad_request(
-                    "unknown_category",
+                    code::UNKNOWN_CATEGORY,
                     format!("no category {category:?}"),
                 ));
             }

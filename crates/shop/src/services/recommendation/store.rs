@@ -3,7 +3,7 @@
 
 use telemetry::DbOperation;
 
-use super::model::Product;
+use crate::api::recommendation::model::Product;
 use crate::store::{SqlDatabase, StoreError};
 
 #[derive(Clone)]

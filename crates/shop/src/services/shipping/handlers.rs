@@ -6,9 +6,11 @@ use axum::extract::State;
 use http::StatusCode;
 use rand::Rng as _;
 
-use super::model::{Quote, QuoteRequest, Shipment, ShipmentRequest};
+use crate::api::shipping::model::{Quote, QuoteRequest, Shipment, ShipmentRequest};
+use crate::error::code;
 use crate::error::{ApiError, ApiJson, ApiResult};
 use crate::scenario::Scenario;
+use crate::types::CountryCode;
 
 /// The shop ships from here; anywhere else is international.
 pub const HOME_COUNTRY: &str = "US";
@@ -25,15 +27,10 @@ pub(crate) fn rate(country: &str, weight_grams: i64) -> (&'static str, i64, u32)
 }
 
 fn validate(country: &str, weight_grams: i64) -> ApiResult<()> {
-    if country.len() != 2 || !country.chars().all(|c| c.is_ascii_uppercase()) {
-        return Err(ApiError::bad_request(
-            "invalid_country",
-            "country must be an ISO 3166 alpha-2 code such as US",
-        ));
-    }
+    CountryCode::parse(country)?;
     if !(1..=MAX_WEIGHT_GRAMS).contains(&weight_grams) {
         return Err(ApiError::bad_request(
-            "invalid_weight",
+            code::INVALID_WEIGHT,
             format!("weight_grams must be 1 to {MAX_WEIGHT_GRAMS}"),
         ));
     }
@@ -88,7 +85,7 @@ pub(super) async fn ship(
     validate(&req.country, req.weight_grams)?;
     if req.order_id.trim().is_empty() {
         return Err(ApiError::bad_request(
-            "invalid_order",
+            code::INVALID_ORDER,
             "order_id is required",
         ));
     }

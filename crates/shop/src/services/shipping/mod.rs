@@ -1,17 +1,15 @@
 //! shipping (8012): quotes by weight and destination — international is dearer and slower —
 //! priced in the shopper's currency through currency, and shipments with a tracking id.
 
-pub mod client;
 pub(crate) mod handlers;
-pub mod model;
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::post;
 
-use super::currency::client::CurrencyClient;
-use super::{Service, ServiceContext};
+use crate::api::currency::client::CurrencyClient;
+use crate::service::{Service, ServiceContext};
 
 pub(crate) struct State {
     faults: crate::scenario::Faults,
@@ -31,4 +29,44 @@ pub(crate) fn router(state: Arc<State>) -> Router {
         .route("/quote", post(handlers::quote))
         .route("/shipments", post(handlers::ship))
         .with_state(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use http::Method;
+    use serde_json::json;
+
+    use crate::config::ServiceName;
+    use crate::testing::check_cases;
+
+    #[tokio::test]
+    async fn bad_input_gets_a_json_4xx_with_its_code() {
+        check_cases(
+            ServiceName::Shipping,
+            &[
+                (
+                    Method::POST,
+                    "/quote",
+                    Some(json!({"country": "usa", "weight_grams": 100})),
+                    400,
+                    "invalid_country",
+                ),
+                (
+                    Method::POST,
+                    "/quote",
+                    Some(json!({"country": "US", "weight_grams": 0})),
+                    400,
+                    "invalid_weight",
+                ),
+                (
+                    Method::POST,
+                    "/shipments",
+                    Some(json!({"order_id": "", "country": "US", "weight_grams": 100})),
+                    400,
+                    "invalid_order",
+                ),
+            ],
+        )
+        .await;
+    }
 }

@@ -1,0 +1,45 @@
+//! cart's wire types.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub struct CartItem {
+    pub product_id: i64,
+    pub quantity: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Cart {
+    pub cart_id: String,
+    pub items: Vec<CartItem>,
+    /// Sum of quantities.
+    pub item_count: i64,
+}
+
+impl Cart {
+    pub fn new(cart_id: &str, mut items: Vec<CartItem>) -> Self {
+        items.sort_by_key(|i| i.product_id);
+        Self {
+            cart_id: cart_id.to_owned(),
+            item_count: items.iter().map(|i| i.quantity).sum(),
+            items,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AddItem {
+    pub product_id: i64,
+    pub quantity: i64,
+}
+
+impl AddItem {
+    /// The cart id and the line, checked the same way wherever an item is added.
+    pub fn validate(&self, cart_id: &str) -> crate::error::ApiResult<()> {
+        use crate::types::{CartId, ProductId, Quantity};
+        CartId::parse(cart_id)?;
+        ProductId::parse(self.product_id)?;
+        Quantity::parse(self.quantity)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,16 @@
+//! The services' contracts: each service's wire types (`model`) and the client its callers
+//! use (`client`). Callers — other services, the load engine, the CLI — depend on these,
+//! never on a service's own module.
+
+pub mod ad;
+pub mod cart;
+pub mod checkout;
+pub mod currency;
+pub mod frontend;
+pub mod inventory;
+pub mod load_generator;
+pub mod notification;
+pub mod payment;
+pub mod product_catalog;
+pub mod recommendation;
+pub mod shipping;

@@ -1,0 +1,14 @@
+//! The shop's cross-service tests, in one test binary with shared helpers (`support`): each
+//! starts the services it needs on free ports against the real PostgreSQL and Redis (or the
+//! embedded stores) and asserts on the telemetry they export. A handler's own validation is
+//! tested beside it, with `oneshot` on its router.
+
+mod support;
+
+mod bad_input;
+mod console;
+mod end_to_end;
+mod inventory;
+mod loadgen;
+mod outage;
+mod scenarios;

@@ -1,0 +1,127 @@
+//! In-memory exporters for tests (feature `test-util`): every span, log record and metric a
+//! service exports, kept per service.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use opentelemetry_sdk::logs::InMemoryLogExporter;
+use opentelemetry_sdk::metrics::InMemoryMetricExporter;
+use opentelemetry_sdk::trace::InMemorySpanExporter;
+
+/// In-memory exporters, one set per service, for tests and local inspection.
+#[derive(Clone, Default)]
+pub struct MemorySink {
+    inner: Arc<Mutex<HashMap<String, MemoryExporters>>>,
+}
+
+#[derive(Clone)]
+pub(crate) struct MemoryExporters {
+    pub(crate) spans: InMemorySpanExporter,
+    pub(crate) logs: InMemoryLogExporter,
+    pub(crate) metrics: InMemoryMetricExporter,
+}
+
+impl MemorySink {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub(crate) fn exporters_for(&self, service: &str) -> MemoryExporters {
+        let mut map = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        map.entry(service.to_owned())
+            .or_insert_with(|| MemoryExporters {
+                spans: InMemorySpanExporter::default(),
+                logs: InMemoryLogExporter::default(),
+                metrics: InMemoryMetricExporter::default(),
+            })
+            .clone()
+    }
+
+    fn services(&self) -> Vec<(String, MemoryExporters)> {
+        let map = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        map.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+    }
+
+    /// Every finished span so far, with the name of the service that produced it.
+    pub fn spans(&self) -> Vec<(String, opentelemetry_sdk::trace::SpanData)> {
+        let mut out = Vec::new();
+        for (service, e) in self.services() {
+            if let Ok(spans) = e.spans.get_finished_spans() {
+                out.extend(spans.into_iter().map(|s| (service.clone(), s)));
+            }
+        }
+        out
+    }
+
+    /// Every emitted log record so far, with its service.
+    pub fn logs(&self) -> Vec<(String, opentelemetry_sdk::logs::SdkLogRecord)> {
+        let mut out = Vec::new();
+        for (service, e) in self.services() {
+            if let Ok(logs) = e.logs.get_emitted_logs() {
+                out.extend(logs.into_iter().map(|l| (service.clone(), l.record)));
+            }
+        }
+        out
+    }
+
+    /// The names of every metric exported so far, per service.
+    pub fn metric_names(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for (service, e) in self.services() {
+            if let Ok(batches) = e.metrics.get_finished_metrics() {
+                for rm in batches {
+                    for sm in rm.scope_metrics() {
+                        for m in sm.metrics() {
+                            out.push((service.clone(), m.name().to_owned()));
+                        }
+                    }
+                }
+            }
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// The latest value of a `u64` gauge a service exported, summed over its data points that
+    /// carry `attribute` (any point when `None`).
+    pub fn last_gauge_u64(
+        &self,
+        service: &str,
+        name: &str,
+        attribute: Option<(&str, &str)>,
+    ) -> Option<u64> {
+        use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData};
+        let exporters = self.services().into_iter().find(|(s, _)| s == service)?.1;
+        let batches = exporters.metrics.get_finished_metrics().ok()?;
+        let mut last = None;
+        for rm in &batches {
+            for sm in rm.scope_metrics() {
+                for m in sm.metrics().filter(|m| m.name() == name) {
+                    if let AggregatedMetrics::U64(MetricData::Gauge(g)) = m.data() {
+                        let sum = g
+                            .data_points()
+                            .filter(|p| {
+                                attribute.is_none_or(|(k, v)| {
+                                    p.attributes()
+                                        .any(|kv| kv.key.as_str() == k && kv.value.as_str() == v)
+                                })
+                            })
+                            .map(|p| p.value())
+                            .sum::<u64>();
+                        last = Some(sum);
+                    }
+                }
+            }
+        }
+        last
+    }
+
+    pub fn clear(&self) {
+        for (_, e) in self.services() {
+            e.spans.reset();
+            e.logs.reset();
+            e.metrics.reset();
+        }
+    }
+}
