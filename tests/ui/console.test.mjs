@@ -8,7 +8,7 @@
 
 import { chromium } from 'playwright-core';
 import assert from 'node:assert/strict';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
@@ -74,10 +74,19 @@ async function main() {
     const r = await fetch(BASE + '/');
     const html = await r.text();
     assert.equal(r.status, 200, 'GET / answers 200');
-    assert.ok(html.includes('id="waterfall"') && html.includes('data-scenario'),
+    const cards = await fetch(BASE + '/ui/views/scenarios.js');
+    assert.ok(html.includes('id="waterfall"') && html.includes('src="/ui/main.js"') && cards.ok && (await cards.text()).includes('data-scenario'),
       'GET / is the current console page: this binary embeds an older one (rebuild it, or run with UI_FROM_SOURCE=1)');
-    const source = await readFile(path.join(here, '../../crates/console/src/ui/index.html'), 'utf8').catch(() => null);
-    if (source !== null && source !== html) log('  note: the page served differs from crates/console/src/ui/index.html (the binary predates the last edit: rebuild, or UI_FROM_SOURCE=1)');
+    // the page's files as served, against crates/console/src/ui/
+    const ui = path.join(here, '../../crates/console/src/ui');
+    const files = (await readdir(ui, { recursive: true, withFileTypes: true }).catch(() => []))
+      .filter(f => f.isFile()).map(f => path.relative(ui, path.join(f.parentPath ?? f.path, f.name)).split(path.sep).join('/'));
+    const stale = [];
+    for (const f of files) {
+      const served = await fetch(BASE + (f === 'index.html' ? '/' : '/ui/' + f));
+      if (!served.ok || await served.text() !== await readFile(path.join(ui, f), 'utf8')) stale.push(f);
+    }
+    if (stale.length) log(`  note: the page served differs from crates/console/src/ui/ in ${stale.join(', ')} (the binary predates the last edit: rebuild, or UI_FROM_SOURCE=1)`);
     const s = await api('/api/summary');
     assert.equal(s.status, 200, 'GET /api/summary answers 200');
     const sc = await api('/api/shop/scenarios');

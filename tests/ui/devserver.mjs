@@ -1,6 +1,7 @@
-// Serves the console's page straight from crates/console/src/ui/index.html (read on every
-// request) and forwards everything else to a running console, so the page can be worked on
-// and tested without rebuilding the binary. The console embeds the same file at build time.
+// Serves the console's page straight from crates/console/src/ui/ (read on every request: `/`
+// is index.html, `/ui/<path>` any file under it) and forwards everything else to a running
+// console, so the page can be worked on and tested without rebuilding the binary. The
+// console embeds the same files at build time.
 //
 //   CONSOLE_URL=http://127.0.0.1:8090 PORT=8091 node tests/ui/devserver.mjs
 //
@@ -14,11 +15,18 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const page = path.resolve(here, '../../crates/console/src/ui/index.html');
+const ui = path.resolve(here, '../../crates/console/src/ui');
 const consoleUrl = process.env.CONSOLE_URL || 'http://127.0.0.1:8090';
 const shopUrl = process.env.SHOP_URL || '';
 const loadUrl = process.env.LOAD_URL || '';
 const port = Number(process.env.PORT || 8091);
+
+// the same types the console sends
+const TYPES = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+};
 
 function target(url) {
   if (shopUrl && url.startsWith('/api/shop/')) return shopUrl + url.slice('/api/shop'.length);
@@ -26,12 +34,28 @@ function target(url) {
   return consoleUrl + url;
 }
 
+// the file a page request names, or null when it is not one (or leaves the ui directory)
+function pageFile(url) {
+  const p = decodeURIComponent(url.split('?')[0]);
+  if (p === '/') return path.join(ui, 'index.html');
+  if (!p.startsWith('/ui/')) return null;
+  const file = path.resolve(ui, '.' + p.slice('/ui'.length));
+  return file.startsWith(ui + path.sep) ? file : null;
+}
+
 const server = http.createServer(async (req, res) => {
   try {
-    if (req.method === 'GET' && (req.url === '/' || req.url.startsWith('/?'))) {
-      const html = await readFile(page);
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
-      res.end(html);
+    const file = req.method === 'GET' ? pageFile(req.url) : null;
+    if (file) {
+      const type = TYPES[path.extname(file)];
+      const body = type ? await readFile(file).catch(() => null) : null;
+      if (!body) {
+        res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
+        res.end('not found\n');
+        return;
+      }
+      res.writeHead(200, { 'content-type': type, 'cache-control': 'no-store' });
+      res.end(body);
       return;
     }
     const chunks = [];
@@ -52,5 +76,5 @@ const server = http.createServer(async (req, res) => {
 });
 
 server.listen(port, '127.0.0.1', () => {
-  console.log(`console page from ${page} on http://127.0.0.1:${port} (API: ${consoleUrl})`);
+  console.log(`console page from ${ui} on http://127.0.0.1:${port} (API: ${consoleUrl})`);
 });

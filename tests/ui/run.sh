@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Headless-browser test of the telemetry console's web UI.
 #
-# Starts `tracemart up` on free ports (SQLite in a temporary directory, 5 journeys/s), waits
+# First runs the unit tests of the page's pure modules (tests/ui/unit/, `node --test`). Then
+# starts `tracemart up` on free ports (SQLite in a temporary directory, 5 journeys/s), waits
 # until it answers, drives the console's page in headless Chromium (tests/ui/console.test.mjs)
 # and always stops the shop again. Screenshots of the main views land in tests/ui/screenshots/.
 #
 #   tests/ui/run.sh
 #   TRACEMART_BIN=target/release/tracemart tests/ui/run.sh
-#   UI_FROM_SOURCE=1 tests/ui/run.sh     # serve crates/console/src/ui/index.html from disk
+#   UI_FROM_SOURCE=1 tests/ui/run.sh     # serve crates/console/src/ui/ from disk
 #                                        # (devserver.mjs) instead of the copy in the binary
 #
 # Needs Node.js 20+ with npm, and Chromium (installed with apt-get when missing and run as
@@ -38,6 +39,10 @@ command -v node >/dev/null 2>&1 || die "Node.js 20 or later is needed (node not 
 command -v npm >/dev/null 2>&1 || die "npm is needed (not found)"
 node_major="$(node -p 'process.versions.node.split(".")[0]')"
 [ "$node_major" -ge 20 ] || die "Node.js 20 or later is needed (found $(node --version))"
+
+# --- the page's unit tests: layout, labels, windows, trace trees, formatting -----------
+say "unit tests of the page's modules"
+node --test "$here"/unit/*.test.mjs || { say "the page's unit tests failed" >&2; exit 1; }
 (cd "$here" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 
 # --- the binary ------------------------------------------------------------------------

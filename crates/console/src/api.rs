@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use http::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
@@ -73,13 +73,73 @@ async fn stats(State(store): State<Shared>) -> Response {
     Json(lock(&store).counters()).into_response()
 }
 
-async fn page() -> Html<&'static str> {
-    Html(include_str!("ui/index.html"))
+const HTML: &str = "text/html; charset=utf-8";
+const JS: &str = "text/javascript; charset=utf-8";
+const CSS: &str = "text/css; charset=utf-8";
+
+/// One of the page's files: its path under `ui/`, its content type, its text.
+macro_rules! asset {
+    ($path:literal, $content_type:expr) => {
+        ($path, $content_type, include_str!(concat!("ui/", $path)))
+    };
+}
+
+/// The page's files, embedded at build time: path under `ui/`, content type, body. `/` answers
+/// `index.html`, `/ui/<path>` any of them. A file the page loads must be listed here (a test
+/// checks that every file under `ui/` is, and that every reference between them resolves).
+const ASSETS: &[(&str, &str, &str)] = &[
+    asset!("index.html", HTML),
+    asset!("style.css", CSS),
+    asset!("main.js", JS),
+    asset!("state.js", JS),
+    asset!("api.js", JS),
+    asset!("dom.js", JS),
+    asset!("format.js", JS),
+    asset!("live.js", JS),
+    asset!("graph.js", JS),
+    asset!("tree.js", JS),
+    asset!("data.js", JS),
+    asset!("views/header.js", JS),
+    asset!("views/map.js", JS),
+    asset!("views/services.js", JS),
+    asset!("views/traces.js", JS),
+    asset!("views/trace.js", JS),
+    asset!("views/databases.js", JS),
+    asset!("views/scenarios.js", JS),
+    asset!("views/load.js", JS),
+];
+
+fn serve(path: &str) -> Response {
+    match ASSETS.iter().find(|(p, _, _)| *p == path) {
+        Some((_, content_type, body)) => (
+            [
+                (http::header::CONTENT_TYPE, *content_type),
+                // revalidated on every load: a new binary never mixes with cached modules
+                (http::header::CACHE_CONTROL, "no-cache"),
+            ],
+            *body,
+        )
+            .into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            Json(json!({"error": {"code": "file_not_found", "message": "no such file in the console's page"}})),
+        )
+            .into_response(),
+    }
+}
+
+async fn page() -> Response {
+    serve("index.html")
+}
+
+async fn page_file(Path(path): Path<String>) -> Response {
+    serve(&path)
 }
 
 pub fn router(store: Shared) -> axum::Router {
     axum::Router::new()
         .route("/", axum::routing::get(page))
+        .route("/ui/{*path}", axum::routing::get(page_file))
         .route("/api/summary", axum::routing::get(summary))
         .route("/api/operations", axum::routing::get(operations))
         .route("/api/traces", axum::routing::get(traces))
@@ -203,4 +263,238 @@ pub fn proxy_router(proxy: Proxy) -> axum::Router {
     axum::Router::new()
         .route("/api/{target}/{*rest}", axum::routing::any(proxied))
         .with_state(proxy)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+    use tower::ServiceExt;
+
+    /// What a file refers to: `<script src>` and `<link href>` in HTML, the specifiers of
+    /// `import … from '…'`, `export … from '…'`, `import '…'` and `import('…')` in JS, `url(…)`
+    /// in CSS. Data URLs and other origins are no files of the page.
+    fn references(path: &str, text: &str) -> Vec<String> {
+        let quoted = |s: &str| -> Option<String> {
+            let q = s.chars().next().filter(|c| *c == '\'' || *c == '"')?;
+            s[1..].find(q).map(|end| s[1..1 + end].to_owned())
+        };
+        let mut out = Vec::new();
+        if path.ends_with(".html") {
+            for tag in ["<script", "<link"] {
+                for (at, _) in text.match_indices(tag) {
+                    let rest = &text[at..];
+                    let el = &rest[..rest.find('>').unwrap_or(rest.len())];
+                    for attr in [" src=", " href="] {
+                        if let Some(i) = el.find(attr) {
+                            out.extend(quoted(&el[i + attr.len()..]));
+                        }
+                    }
+                }
+            }
+        } else if path.ends_with(".js") {
+            for line in text.lines().map(str::trim) {
+                if line.starts_with("import ")
+                    || line.starts_with("export ")
+                    || line.starts_with("} from ")
+                {
+                    if let Some(i) = line.rfind(" from ") {
+                        out.extend(quoted(&line[i + " from ".len()..]));
+                    } else if let Some(rest) = line.strip_prefix("import ") {
+                        out.extend(quoted(rest));
+                    }
+                }
+            }
+            for (at, m) in text.match_indices("import(") {
+                out.extend(quoted(&text[at + m.len()..]));
+            }
+        } else if path.ends_with(".css") {
+            for (at, m) in text.match_indices("url(") {
+                let rest = text[at + m.len()..].trim_start();
+                out.extend(
+                    quoted(rest).or_else(|| rest.find(')').map(|e| rest[..e].trim().to_owned())),
+                );
+            }
+        }
+        out.retain(|r| {
+            !(r.starts_with("data:")
+                || r.starts_with("http:")
+                || r.starts_with("https:")
+                || r.starts_with('#'))
+        });
+        out
+    }
+
+    /// Where a file is served, as a URL path.
+    fn url_of(path: &str) -> String {
+        if path == "index.html" {
+            "/".to_owned()
+        } else {
+            format!("/ui/{path}")
+        }
+    }
+
+    /// The asset a reference from `from` names, resolved as a browser does; None when it
+    /// is not one of the page's files.
+    fn resolve(from: &str, reference: &str) -> Option<&'static str> {
+        let reference = reference.split(['?', '#']).next().unwrap_or_default();
+        let joined = if reference.starts_with('/') {
+            reference.to_owned()
+        } else {
+            let base = url_of(from);
+            format!("{}{reference}", &base[..=base.rfind('/').unwrap_or(0)])
+        };
+        let mut parts: Vec<&str> = Vec::new();
+        for seg in joined.split('/').skip(1) {
+            match seg {
+                "." => {}
+                ".." => {
+                    parts.pop()?;
+                }
+                s => parts.push(s),
+            }
+        }
+        let full = format!("/{}", parts.join("/"));
+        let path = if full == "/" {
+            "index.html"
+        } else {
+            full.strip_prefix("/ui/")?
+        };
+        ASSETS
+            .iter()
+            .find(|(p, _, _)| *p == path)
+            .map(|(p, _, _)| *p)
+    }
+
+    #[test]
+    fn every_file_under_ui_is_embedded_with_its_type() {
+        fn walk(dir: &std::path::Path, root: &std::path::Path, out: &mut BTreeSet<String>) {
+            for entry in std::fs::read_dir(dir).expect("the ui directory") {
+                let path = entry.expect("an entry").path();
+                if path.is_dir() {
+                    walk(&path, root, out);
+                } else {
+                    let rel = path.strip_prefix(root).expect("under the root");
+                    out.insert(
+                        rel.components()
+                            .map(|c| c.as_os_str().to_string_lossy())
+                            .collect::<Vec<_>>()
+                            .join("/"),
+                    );
+                }
+            }
+        }
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/ui");
+        let mut on_disk = BTreeSet::new();
+        walk(&root, &root, &mut on_disk);
+        let embedded: BTreeSet<String> = ASSETS.iter().map(|(p, _, _)| p.to_string()).collect();
+        assert_eq!(
+            on_disk, embedded,
+            "every file under src/ui is in ASSETS (and nothing else)"
+        );
+        for (path, content_type, body) in ASSETS {
+            let want = match path.rsplit('.').next() {
+                Some("html") => HTML,
+                Some("js") => JS,
+                Some("css") => CSS,
+                other => panic!("{path}: no content type for {other:?}"),
+            };
+            assert_eq!(*content_type, want, "{path}");
+            assert!(!body.is_empty(), "{path} is empty");
+        }
+    }
+
+    #[test]
+    fn every_reference_resolves_and_every_file_is_used() {
+        let mut reached = BTreeSet::from(["index.html"]);
+        let mut todo = vec!["index.html"];
+        while let Some(path) = todo.pop() {
+            let (_, _, body) = ASSETS.iter().find(|(p, _, _)| *p == path).expect("listed");
+            for r in references(path, body) {
+                let Some(to) = resolve(path, &r) else {
+                    panic!("{path} refers to {r:?}, which is not in ASSETS");
+                };
+                if reached.insert(to) {
+                    todo.push(to);
+                }
+            }
+        }
+        let all: BTreeSet<&str> = ASSETS.iter().map(|(p, _, _)| *p).collect();
+        assert_eq!(reached, all, "every embedded file is loaded by the page");
+        // the parser itself: what the page's entry points refer to
+        let index = references("index.html", ASSETS[0].2);
+        assert!(
+            index.contains(&"/ui/main.js".to_owned())
+                && index.contains(&"/ui/style.css".to_owned()),
+            "{index:?}"
+        );
+        assert_eq!(resolve("views/map.js", "../graph.js"), Some("graph.js"));
+        assert_eq!(resolve("main.js", "./views/map.js"), Some("views/map.js"));
+        assert_eq!(resolve("views/map.js", "./graph.js"), None);
+        assert_eq!(resolve("main.js", "../../Cargo.toml"), None);
+    }
+
+    #[test]
+    fn references_are_found_in_each_kind_of_file() {
+        let js = "import { a } from './a.js';\nimport {\n  b,\n} from \"../b.js\";\nimport './c.js';\nexport { d } from './d.js';\nconst e = await import('./e.js');\nconst s = 'not an import from here';\n";
+        assert_eq!(
+            references("x.js", js),
+            ["./a.js", "../b.js", "./c.js", "./d.js", "./e.js"]
+        );
+        let html = r#"<link rel="icon" href="data:image/svg+xml,x"><link rel="stylesheet" href="/ui/style.css"><script type="module" src="/ui/main.js"></script>"#;
+        assert_eq!(
+            references("index.html", html),
+            ["/ui/main.js", "/ui/style.css"]
+        );
+        assert_eq!(
+            references(
+                "a.css",
+                "a { background: url(img/x.png) } b { background: url('data:x') }"
+            ),
+            ["img/x.png"]
+        );
+    }
+
+    #[tokio::test]
+    async fn the_router_serves_each_file_with_its_type() {
+        let store: Shared = std::sync::Arc::new(std::sync::Mutex::new(crate::store::Store::new(
+            Default::default(),
+        )));
+        let app = router(store);
+        for (path, content_type, body) in ASSETS {
+            for url in [url_of(path), format!("/ui/{path}")] {
+                let r = app
+                    .clone()
+                    .oneshot(
+                        http::Request::get(&url)
+                            .body(axum::body::Body::empty())
+                            .expect("a request"),
+                    )
+                    .await
+                    .expect("an answer");
+                assert_eq!(r.status(), StatusCode::OK, "{url}");
+                assert_eq!(
+                    r.headers()[http::header::CONTENT_TYPE],
+                    *content_type,
+                    "{url}"
+                );
+                let got = axum::body::to_bytes(r.into_body(), usize::MAX)
+                    .await
+                    .expect("the body");
+                assert_eq!(got, body.as_bytes(), "{url}");
+            }
+        }
+        for url in ["/ui/nothing.js", "/ui/../Cargo.toml", "/ui/"] {
+            let r = app
+                .clone()
+                .oneshot(
+                    http::Request::get(url)
+                        .body(axum::body::Body::empty())
+                        .expect("a request"),
+                )
+                .await
+                .expect("an answer");
+            assert_eq!(r.status(), StatusCode::NOT_FOUND, "{url}");
+        }
+    }
 }
