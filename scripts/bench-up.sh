@@ -19,7 +19,13 @@ data=$(mktemp -d)
 pid=""
 trap '[[ -n $pid ]] && { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; }; rm -rf "$data"' EXIT
 
-ports=(8010 8011 8012 8013 8014 8015 8016 8017 8018 8019 8020 8021)
+# every service's port, from the binary's services table
+mapfile -t ports < <("$bin" services --json | python3 -c '
+import json, sys
+for s in json.load(sys.stdin)["services"]:
+    print(s["port"])
+')
+[[ ${#ports[@]} -gt 0 ]] || { echo "tracemart services --json listed no services" >&2; exit 1; }
 console_ports=(8090 4317 4318)
 for p in "${ports[@]}" "${console_ports[@]}"; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then

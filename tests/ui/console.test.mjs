@@ -120,11 +120,15 @@ async function main() {
     else assert.equal(names.length, 12, 'the map shows 12 services');
     assert.equal(new Set(names).size, names.length, 'each service once');
     // laid out left to right: the load generator first, the frontend next
+    // The layout follows the calls seen so far: until every edge has arrived (and the nodes
+    // have moved to their places) the order may not be final, so wait for it, then assert it.
+    const order = [['load-generator', 'frontend'], ['frontend', 'checkout']].filter(([a, b]) => names.includes(a) && names.includes(b));
+    await page.waitForFunction(pairs => pairs.every(([a, b]) => {
+      const left = n => document.querySelector(`#map-svg [data-service="${n}"]`).getBoundingClientRect().left;
+      return left(a) < left(b);
+    }), order, { timeout: 30_000, polling: 250 }).catch(() => {});
     const x = async n => page.$eval(`#map-svg [data-service="${n}"]`, el => el.getBoundingClientRect().left);
-    if (names.includes('load-generator') && names.includes('frontend')) {
-      assert.ok(await x('load-generator') < await x('frontend'), 'load-generator is left of frontend');
-      if (names.includes('checkout')) assert.ok(await x('frontend') < await x('checkout'), 'frontend is left of checkout');
-    }
+    for (const [a, b] of order) assert.ok(await x(a) < await x(b), `${a} is left of ${b}`);
     const edges = await page.$$eval('#map-svg [data-edge]', els => els.length);
     assert.ok(edges >= names.length - 1, `the map draws the calls between them (${edges} edges)`);
     // the live error rates need a few refreshes
