@@ -18,6 +18,11 @@ pub mod limits {
 
 use limits::{MAX_EMAIL_LEN, MAX_ID_LEN, MAX_LINES, MAX_QUANTITY};
 
+/// Exactly `len` upper-case ASCII letters (ISO codes).
+fn is_upper_code(code: &str, len: usize) -> bool {
+    code.len() == len && code.chars().all(|c| c.is_ascii_uppercase())
+}
+
 fn is_id(id: &str, extra: &[char]) -> bool {
     (1..=MAX_ID_LEN).contains(&id.len())
         && id
@@ -120,7 +125,7 @@ pub struct CurrencyCode(String);
 
 impl CurrencyCode {
     pub fn parse(code: &str) -> ApiResult<Self> {
-        if code.len() == 3 && code.chars().all(|c| c.is_ascii_uppercase()) {
+        if is_upper_code(code, 3) {
             Ok(Self(code.to_owned()))
         } else {
             Err(ApiError::bad_request(
@@ -145,7 +150,7 @@ pub struct CountryCode(String);
 
 impl CountryCode {
     pub fn parse(country: &str) -> ApiResult<Self> {
-        if country.len() == 2 && country.chars().all(|c| c.is_ascii_uppercase()) {
+        if is_upper_code(country, 2) {
             Ok(Self(country.to_owned()))
         } else {
             Err(ApiError::bad_request(

@@ -174,7 +174,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Settings::from_env(&Env::process()).context("invalid OpenTelemetry configuration")?
     };
     let hub = TelemetryHub::new(settings, LogFormat::Off)?;
-    let telemetry = hub.service("load-generator")?;
+    let telemetry = hub.service(shop::ServiceName::LoadGenerator.as_str())?;
     let dispatch = if args.no_spans {
         tracing::Dispatch::none()
     } else {

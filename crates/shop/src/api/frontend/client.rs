@@ -6,6 +6,7 @@ use telemetry::{ClientError, ClientResponse, HttpClient, Upstream};
 
 use super::model::{BrowseRequest, CheckoutRequest};
 use crate::api::cart::model::AddItem;
+use crate::config::ServiceName;
 
 #[derive(Clone)]
 pub struct FrontendClient {
@@ -17,7 +18,7 @@ impl FrontendClient {
     pub fn new(http: HttpClient, base_url: &str) -> Self {
         Self {
             http,
-            upstream: Upstream::new("frontend", base_url),
+            upstream: Upstream::new(ServiceName::Frontend.as_str(), base_url),
         }
     }
 

@@ -4,6 +4,7 @@ use http::Method;
 use telemetry::{HttpClient, Upstream};
 
 use super::model::{LoadStatus, SetRate};
+use crate::config::ServiceName;
 use crate::error::ApiError;
 use crate::peer::call;
 
@@ -17,7 +18,7 @@ impl LoadGeneratorClient {
     pub fn new(http: HttpClient, base_url: &str) -> Self {
         Self {
             http,
-            upstream: Upstream::new("load-generator", base_url),
+            upstream: Upstream::new(ServiceName::LoadGenerator.as_str(), base_url),
         }
     }
 

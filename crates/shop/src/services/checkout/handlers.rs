@@ -90,15 +90,7 @@ pub(super) async fn place(
         .orders
         .place(&order_id, &created_at, &req, &prices)
         .await
-        .map_err(|e| match e {
-            PlaceError::UnknownProduct(id) => {
-                ApiError::bad_request(code::UNKNOWN_PRODUCT, format!("no product with id {id}"))
-            }
-            PlaceError::AmountMismatch { .. } => {
-                ApiError::conflict(code::AMOUNT_MISMATCH, e.to_string())
-            }
-            PlaceError::Store(s) => s.into(),
-        });
+        .map_err(ApiError::from);
     let order = match placed {
         Ok(order) => order,
         Err(e) => {
@@ -139,4 +131,19 @@ pub(super) async fn get(
         .await?
         .map(Json)
         .ok_or_else(|| ApiError::not_found(code::ORDER_NOT_FOUND, format!("no order {order_id}")))
+}
+
+/// A refused order as the caller sees it.
+impl From<PlaceError> for ApiError {
+    fn from(e: PlaceError) -> Self {
+        match e {
+            PlaceError::UnknownProduct(id) => {
+                ApiError::bad_request(code::UNKNOWN_PRODUCT, format!("no product with id {id}"))
+            }
+            PlaceError::AmountMismatch { .. } => {
+                ApiError::conflict(code::AMOUNT_MISMATCH, e.to_string())
+            }
+            PlaceError::Store(s) => s.into(),
+        }
+    }
 }

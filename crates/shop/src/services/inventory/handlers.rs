@@ -21,22 +21,7 @@ pub(super) async fn reserve(
         .map(|l| (l.product_id, l.quantity))
         .collect();
     parse_lines(&lines, "a reservation")?;
-    let reservation = s
-        .stock
-        .reserve(&req.order_id, &req.items)
-        .await
-        .map_err(|e| match e {
-            ReserveError::UnknownProduct(id) => {
-                ApiError::bad_request(code::UNKNOWN_PRODUCT, format!("no product with id {id}"))
-            }
-            ReserveError::Insufficient { .. } => {
-                ApiError::conflict(code::INSUFFICIENT_STOCK, e.to_string())
-            }
-            ReserveError::AlreadyReserved(_) => {
-                ApiError::conflict(code::ALREADY_RESERVED, e.to_string())
-            }
-            ReserveError::Store(s) => s.into(),
-        })?;
+    let reservation = s.stock.reserve(&req.order_id, &req.items).await?;
     Ok((StatusCode::CREATED, Json(reservation)))
 }
 
@@ -62,4 +47,22 @@ pub(super) async fn stock(
         )
     })?;
     Ok(Json(Stock { product_id, stock }))
+}
+
+/// A refused reservation as the caller sees it.
+impl From<ReserveError> for ApiError {
+    fn from(e: ReserveError) -> Self {
+        match e {
+            ReserveError::UnknownProduct(id) => {
+                ApiError::bad_request(code::UNKNOWN_PRODUCT, format!("no product with id {id}"))
+            }
+            ReserveError::Insufficient { .. } => {
+                ApiError::conflict(code::INSUFFICIENT_STOCK, e.to_string())
+            }
+            ReserveError::AlreadyReserved(_) => {
+                ApiError::conflict(code::ALREADY_RESERVED, e.to_string())
+            }
+            ReserveError::Store(s) => s.into(),
+        }
+    }
 }
