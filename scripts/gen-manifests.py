@@ -398,6 +398,8 @@ def compose(services: list[dict]) -> str:
         "build": {"context": "..", "dockerfile": "deploy/Dockerfile"},
         "command": [CONSOLE],
         "environment": {
+            # beyond the container's loopback: the collector and the published port reach it
+            "TRACEMART_HOST": "0.0.0.0",
             "TRACEMART_URL": f"http://{shop['name']}:{shop['port']}",
             "LOAD_GENERATOR_URL": f"http://{load['name']}:{load['port']}",
         },

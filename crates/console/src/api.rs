@@ -216,15 +216,32 @@ async fn forward(
     }
 }
 
-/// The shop's routes the pages may reach: the scenario API on any service, the load
-/// generator's admin API.
-fn allowed(target: &str, rest: &str) -> bool {
-    match target {
-        "shop" => rest == "scenarios" || rest.starts_with("scenarios/"),
-        "load" => matches!(
-            rest,
-            "status" | "start" | "stop" | "rate" | "users" | "profile"
-        ),
+/// The most a page may send through the console: what the shop itself accepts.
+pub const MAX_FORWARDED_BODY: usize = telemetry::http_server::MAX_BODY_BYTES;
+
+/// A scenario's name in a path: lower-case letters, digits and `-`.
+fn is_name(segment: &str) -> bool {
+    (1..=64).contains(&segment.len())
+        && segment
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// The exact routes of the shop the pages may reach, with their methods: the scenario API
+/// (on any service) and the load generator's admin API. Anything else — another route, a
+/// `..` segment, plain or encoded (the path arrives decoded) — is not forwarded.
+fn allowed(target: &str, rest: &str, method: &http::Method) -> bool {
+    use http::Method;
+    let segments: Vec<&str> = rest.split('/').collect();
+    match (target, segments.as_slice()) {
+        ("shop", ["scenarios"]) => *method == Method::GET || *method == Method::DELETE,
+        ("shop", ["scenarios", "history"]) => *method == Method::GET,
+        ("shop", ["scenarios", name]) if is_name(name) => {
+            *method == Method::PUT || *method == Method::DELETE
+        }
+        ("load", ["status"]) => *method == Method::GET,
+        ("load", ["start" | "stop"]) => *method == Method::POST,
+        ("load", ["rate" | "users" | "profile"]) => *method == Method::PUT,
         _ => false,
     }
 }
@@ -234,19 +251,32 @@ async fn proxied(
     Path((target, rest)): Path<(String, String)>,
     method: http::Method,
     uri: http::Uri,
+    headers: http::HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    if !allowed(&target, &rest) {
+    if !allowed(&target, &rest, &method) {
         return (StatusCode::NOT_FOUND, Json(json!({"error": {"code": "route_not_found", "message": "not a route the console forwards"}}))).into_response();
     }
     let (base, token) = {
         let t = proxy.targets.read().unwrap_or_else(|e| e.into_inner());
-        if target == "shop" {
-            (t.shop.clone(), true)
+        let base = if target == "shop" {
+            t.shop.clone()
         } else {
-            (t.load.clone(), false)
-        }
+            t.load.clone()
+        };
+        (base, t.control_token.clone())
     };
+    // A change through the console needs the same token as one made at the shop.
+    if method != http::Method::GET
+        && let Some(token) = &token
+        && !telemetry::http_server::bearer_matches(headers.get(http::header::AUTHORIZATION), token)
+    {
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"error": {"code": "unauthorized", "message": "changes need Authorization: Bearer <control token>"}})),
+        )
+            .into_response();
+    }
     forward(
         &proxy,
         base,
@@ -254,7 +284,7 @@ async fn proxied(
         method,
         uri.query().map(str::to_owned),
         body,
-        token,
+        token.is_some(),
     )
     .await
 }
@@ -262,6 +292,7 @@ async fn proxied(
 pub fn proxy_router(proxy: Proxy) -> axum::Router {
     axum::Router::new()
         .route("/api/{target}/{*rest}", axum::routing::any(proxied))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_FORWARDED_BODY))
         .with_state(proxy)
 }
 
@@ -496,5 +527,206 @@ mod tests {
                 .expect("an answer");
             assert_eq!(r.status(), StatusCode::NOT_FOUND, "{url}");
         }
+    }
+}
+
+#[cfg(test)]
+mod proxy_tests {
+    use std::sync::{Arc, Mutex, RwLock};
+
+    use axum::body::Body;
+    use http::{Method, Request};
+    use tower::ServiceExt as _;
+
+    use super::*;
+
+    /// A stand-in shop that records what reaches it.
+    async fn upstream() -> (String, Arc<Mutex<Vec<String>>>) {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let record = seen.clone();
+        let app = axum::Router::new().fallback(
+            move |method: Method, uri: http::Uri, headers: http::HeaderMap| {
+                let record = record.clone();
+                async move {
+                    let auth = headers
+                        .get(http::header::AUTHORIZATION)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("-")
+                        .to_owned();
+                    record
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push(format!("{method} {uri} {auth}"));
+                    Json(json!({"ok": true}))
+                }
+            },
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a port");
+        let addr = listener.local_addr().expect("its address");
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (format!("http://{addr}"), seen)
+    }
+
+    fn console(base: &str, token: Option<&str>) -> axum::Router {
+        proxy_router(Proxy {
+            targets: Arc::new(RwLock::new(Targets {
+                shop: Some(base.to_owned()),
+                load: Some(base.to_owned()),
+                control_token: token.map(str::to_owned),
+            })),
+            http: reqwest::Client::new(),
+        })
+    }
+
+    async fn ask(
+        app: &axum::Router,
+        method: Method,
+        path: &str,
+        auth: Option<&str>,
+        body: Vec<u8>,
+    ) -> u16 {
+        let mut request = Request::builder().method(method).uri(path);
+        if let Some(a) = auth {
+            request = request.header(http::header::AUTHORIZATION, a);
+        }
+        if !body.is_empty() {
+            request = request.header(http::header::CONTENT_TYPE, "application/json");
+        }
+        let response = app
+            .clone()
+            .oneshot(request.body(Body::from(body)).expect("a request"))
+            .await
+            .expect("an answer");
+        response.status().as_u16()
+    }
+
+    #[tokio::test]
+    async fn only_the_exact_control_routes_are_forwarded() {
+        let (base, seen) = upstream().await;
+        let app = console(&base, None);
+        for (method, path) in [
+            (
+                Method::GET,
+                "/api/shop/scenarios/..%2F..%2Fapi%2Fproducts%2F1",
+            ),
+            (
+                Method::POST,
+                "/api/shop/scenarios/..%2F..%2Fapi%2Fcart%2Fx%2Fitems",
+            ),
+            (Method::GET, "/api/shop/scenarios/../../api/products/1"),
+            (Method::GET, "/api/shop/scenarios/%2e%2e/api"),
+            (Method::PUT, "/api/shop/scenarios/payment-failure/extra"),
+            (Method::PUT, "/api/shop/scenarios/Payment_Failure"),
+            (Method::GET, "/api/shop/products"),
+            (Method::PUT, "/api/shop/scenarios/history"),
+            (Method::GET, "/api/load/start"),
+            (Method::GET, "/api/load/status/../rate"),
+            (Method::GET, "/api/other/status"),
+        ] {
+            assert_eq!(
+                ask(&app, method.clone(), path, None, Vec::new()).await,
+                404,
+                "{method} {path}"
+            );
+        }
+        assert!(
+            seen.lock().unwrap_or_else(|e| e.into_inner()).is_empty(),
+            "nothing reached the shop"
+        );
+        for (method, path) in [
+            (Method::GET, "/api/shop/scenarios"),
+            (Method::GET, "/api/shop/scenarios/history"),
+            (Method::PUT, "/api/shop/scenarios/payment-failure"),
+            (Method::DELETE, "/api/shop/scenarios/payment-failure"),
+            (Method::GET, "/api/load/status"),
+            (Method::POST, "/api/load/start"),
+            (Method::PUT, "/api/load/rate"),
+        ] {
+            assert_eq!(
+                ask(&app, method.clone(), path, None, Vec::new()).await,
+                200,
+                "{method} {path}"
+            );
+        }
+        assert_eq!(seen.lock().unwrap_or_else(|e| e.into_inner()).len(), 7);
+    }
+
+    #[tokio::test]
+    async fn changes_need_the_control_token_and_reads_do_not() {
+        let (base, seen) = upstream().await;
+        let app = console(&base, Some("s3cret"));
+        let set = "/api/shop/scenarios/payment-failure";
+        let body = br#"{"level":1}"#.to_vec();
+        assert_eq!(ask(&app, Method::PUT, set, None, body.clone()).await, 401);
+        assert_eq!(
+            ask(&app, Method::PUT, set, Some("Bearer wrong"), body.clone()).await,
+            401
+        );
+        assert_eq!(
+            ask(&app, Method::PUT, "/api/load/rate", None, body.clone()).await,
+            401
+        );
+        assert_eq!(
+            ask(
+                &app,
+                Method::POST,
+                "/api/load/stop",
+                Some("Basic s3cret"),
+                Vec::new()
+            )
+            .await,
+            401
+        );
+        assert!(
+            seen.lock().unwrap_or_else(|e| e.into_inner()).is_empty(),
+            "no change was forwarded"
+        );
+        assert_eq!(
+            ask(&app, Method::GET, "/api/shop/scenarios", None, Vec::new()).await,
+            200
+        );
+        assert_eq!(
+            ask(&app, Method::PUT, set, Some("bearer s3cret"), body.clone()).await,
+            200
+        );
+        assert_eq!(
+            ask(
+                &app,
+                Method::PUT,
+                "/api/load/rate",
+                Some("Bearer s3cret"),
+                body
+            )
+            .await,
+            200
+        );
+        let seen = seen.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        assert_eq!(seen.len(), 3, "{seen:?}");
+        assert!(
+            seen[1].ends_with("Bearer s3cret"),
+            "forwarded with the token: {seen:?}"
+        );
+        assert!(seen[2].starts_with("PUT /rate Bearer s3cret"), "{seen:?}");
+    }
+
+    #[tokio::test]
+    async fn bodies_larger_than_the_shop_accepts_are_refused_here() {
+        let (base, seen) = upstream().await;
+        let app = console(&base, None);
+        let big = vec![b' '; MAX_FORWARDED_BODY + 1];
+        assert_eq!(
+            ask(
+                &app,
+                Method::PUT,
+                "/api/shop/scenarios/slow-query",
+                None,
+                big
+            )
+            .await,
+            413
+        );
+        assert!(seen.lock().unwrap_or_else(|e| e.into_inner()).is_empty());
     }
 }

@@ -196,7 +196,85 @@ impl From<JsonRejection> for ApiError {
         } else {
             StatusCode::BAD_REQUEST
         };
-        ApiError::new(status, code, r.body_text())
+        ApiError::new(status, code, without_values(&r.body_text()))
+    }
+}
+
+/// serde's messages quote the value that did not fit (``invalid type: integer `6011…`,
+/// expected a string``): for a card number or a CVV sent with the wrong type that would put
+/// the secret in the 400/422 body, the log and the exported log records. The field path and
+/// what was expected stay; the value is left out.
+pub fn without_values(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    loop {
+        let found = ["invalid type: ", "invalid value: ", "unknown variant "]
+            .iter()
+            .filter_map(|m| rest.find(m).map(|at| (at, m.len())))
+            .min();
+        let Some((at, len)) = found else {
+            out.push_str(rest);
+            return out;
+        };
+        out.push_str(&rest[..at + len]);
+        let after = &rest[at + len..];
+        // The value runs to the last ", expected" (a quoted value may itself contain one).
+        let end = after.rfind(", expected").unwrap_or(after.len());
+        let value = &after[..end];
+        // Keep the kind ("integer", "string", "floating point"), drop the literal.
+        let kind = value
+            .find(['`', '"'])
+            .map_or(value, |q| &value[..q])
+            .trim_end();
+        if kind.is_empty() {
+            out.push_str("(value left out)");
+        } else {
+            out.push_str(kind);
+            out.push_str(" (value left out)");
+        }
+        rest = &after[end..];
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_values;
+
+    #[test]
+    fn rejected_values_are_left_out_of_messages() {
+        let cases = [
+            (
+                "card.number: invalid type: integer `6011111111111117`, expected a string at line 1 column 40",
+                "card.number: invalid type: integer (value left out), expected a string at line 1 column 40",
+            ),
+            (
+                "card: invalid type: string \"6011000990139424\", expected struct Card at line 1 column 30",
+                "card: invalid type: string (value left out), expected struct Card at line 1 column 30",
+            ),
+            (
+                "card.cvv: invalid type: integer `737`, expected a string",
+                "card.cvv: invalid type: integer (value left out), expected a string",
+            ),
+            (
+                "x: invalid value: floating point `1.5`, expected u32",
+                "x: invalid value: floating point (value left out), expected u32",
+            ),
+            (
+                "kind: unknown variant `4242424242424242`, expected one of `a`, `b`",
+                "kind: unknown variant (value left out), expected one of `a`, `b`",
+            ),
+            (
+                "missing field `cvv` at line 1 column 2",
+                "missing field `cvv` at line 1 column 2",
+            ),
+            (
+                "a: invalid type: string \"x, expected y\", expected u8",
+                "a: invalid type: string (value left out), expected u8",
+            ),
+        ];
+        for (message, want) in cases {
+            assert_eq!(without_values(message), want);
+        }
     }
 }
 

@@ -17,7 +17,7 @@ use crate::error::code;
 use crate::service::Readiness;
 
 /// Request bodies larger than this are refused with 413.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
+pub const MAX_BODY_BYTES: usize = telemetry::http_server::MAX_BODY_BYTES;
 
 /// How long in-flight requests may take to finish after shutdown begins.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -62,6 +62,33 @@ async fn untagged_traffic(
             .insert(telemetry::baggage::UntaggedTraffic("demo"));
     }
     next.run(request).await
+}
+
+/// Refuses changes (any method but GET and HEAD) without `Authorization: Bearer <token>`
+/// when a control token is configured: the admin APIs of the control plane.
+pub async fn changes_need_token(
+    State(token): State<Option<std::sync::Arc<str>>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let reads = matches!(*request.method(), http::Method::GET | http::Method::HEAD);
+    match token {
+        Some(token)
+            if !reads
+                && !telemetry::http_server::bearer_matches(
+                    request.headers().get(http::header::AUTHORIZATION),
+                    &token,
+                ) =>
+        {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                code::UNAUTHORIZED,
+                "changes need Authorization: Bearer <control token>",
+            )
+            .into_response()
+        }
+        _ => next.run(request).await,
+    }
 }
 
 async fn not_found() -> ApiError {

@@ -34,6 +34,11 @@ impl Drop for Routed {
 
 /// Builds `name` alone.
 pub async fn router(name: ServiceName) -> Routed {
+    router_with(name, |_| {}).await
+}
+
+/// Builds `name` alone, with `configure` applied to its configuration.
+pub async fn router_with(name: ServiceName, configure: impl FnOnce(&mut ShopConfig)) -> Routed {
     let dir = std::env::temp_dir().join(format!(
         "tracemart-router-{}",
         uuid::Uuid::new_v4().simple()
@@ -50,6 +55,7 @@ pub async fn router(name: ServiceName) -> Routed {
     }
     config.payment.latency = (std::time::Duration::ZERO, std::time::Duration::ZERO);
     config.payment.decline_rate = 0.0;
+    configure(&mut config);
     let settings = telemetry::Settings {
         disabled: true,
         ..telemetry::Settings::default()
@@ -78,7 +84,15 @@ pub async fn router(name: ServiceName) -> Routed {
 
 /// One request through the router: the status and the JSON body (`null` when there is none).
 pub async fn ask(app: &Router, method: Method, path: &str, body: Option<&Value>) -> (u16, Value) {
-    let mut request = Request::builder().method(method).uri(path);
+    ask_with(app, Request::builder().method(method).uri(path), body).await
+}
+
+/// The same, from a request with headers of its own.
+pub async fn ask_with(
+    app: &Router,
+    mut request: http::request::Builder,
+    body: Option<&Value>,
+) -> (u16, Value) {
     let body = match body {
         Some(b) => {
             request = request.header("content-type", "application/json");

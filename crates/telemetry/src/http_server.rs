@@ -124,3 +124,52 @@ pub async fn trace_http(
         .record(started.elapsed().as_secs_f64(), &attrs);
     response
 }
+
+/// Request bodies larger than this are refused with 413, by every service and by the
+/// console's forwarding.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Tokens are compared over at least this many bytes, so the time taken says nothing about
+/// the configured token's length (up to this length).
+const TOKEN_COMPARE_BYTES: usize = 256;
+
+/// Whether an `Authorization` header carries `Bearer <token>` (the scheme in any case, as
+/// RFC 9110 has it), compared in time that depends neither on where the values differ nor
+/// on the configured token's length.
+pub fn bearer_matches(authorization: Option<&http::HeaderValue>, token: &str) -> bool {
+    let given = authorization
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim_start().as_bytes())
+        .unwrap_or_default();
+    let want = token.as_bytes();
+    let span = TOKEN_COMPARE_BYTES.max(given.len()).max(want.len());
+    let mut differ = u8::from(given.len() != want.len() || want.is_empty());
+    for i in 0..span {
+        let a = given.get(i).copied().unwrap_or(0);
+        let b = want.get(i).copied().unwrap_or(0);
+        differ |= a ^ b;
+    }
+    std::hint::black_box(differ) == 0
+}
+
+#[cfg(test)]
+mod auth_tests {
+    use super::bearer_matches;
+    use http::HeaderValue;
+
+    #[test]
+    fn bearer_tokens_match_exactly_with_any_case_of_the_scheme() {
+        let h = |v: &'static str| Some(HeaderValue::from_static(v));
+        assert!(bearer_matches(h("Bearer s3cret").as_ref(), "s3cret"));
+        assert!(bearer_matches(h("bearer s3cret").as_ref(), "s3cret"));
+        assert!(bearer_matches(h("BEARER  s3cret").as_ref(), "s3cret"));
+        assert!(!bearer_matches(h("Bearer s3cre").as_ref(), "s3cret"));
+        assert!(!bearer_matches(h("Bearer s3cret2").as_ref(), "s3cret"));
+        assert!(!bearer_matches(h("Basic s3cret").as_ref(), "s3cret"));
+        assert!(!bearer_matches(h("s3cret").as_ref(), "s3cret"));
+        assert!(!bearer_matches(None, "s3cret"));
+        assert!(!bearer_matches(h("Bearer ").as_ref(), ""));
+    }
+}

@@ -106,22 +106,15 @@ fn authorise(control: &Control, headers: &HeaderMap) -> ApiResult<()> {
     let Some(token) = &control.token else {
         return Ok(());
     };
-    let given = headers
-        .get(http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    match given {
-        Some(t) if constant_time_eq(t.as_bytes(), token.as_bytes()) => Ok(()),
-        _ => Err(ApiError::new(
+    if telemetry::http_server::bearer_matches(headers.get(http::header::AUTHORIZATION), token) {
+        Ok(())
+    } else {
+        Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             code::UNAUTHORIZED,
             "changing scenarios needs Authorization: Bearer <control token>",
-        )),
+        ))
     }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 fn scenario(name: &str) -> ApiResult<Scenario> {

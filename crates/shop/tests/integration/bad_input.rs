@@ -404,3 +404,77 @@ async fn text_postgresql_cannot_hold_is_a_400_that_loses_nothing() {
     shop.stop().await;
     db.drop_now().await;
 }
+
+/// A card number or CVV sent with the wrong JSON type is refused without its value: not in
+/// the answer, not in any log record, not on any span.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_typed_card_fields_never_echo_the_secret() {
+    let (database, dir) = temp_sqlite();
+    let shop = TestShop::start(test_config(database, None));
+    let (status, _) = shop
+        .send_json(
+            Method::POST,
+            Frontend,
+            "/api/cart/secret-cart/items",
+            &json!({"product_id": 1, "quantity": 1}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let secrets = ["6011111111111117", "6011000990139424", "737"];
+    let bodies = [
+        json!({"cart_id": "secret-cart", "card": {"number": 6011111111111117u64, "cvv": "123", "exp_month": 12, "exp_year": 2034}}),
+        json!({"cart_id": "secret-cart", "card": "6011000990139424"}),
+        json!({"cart_id": "secret-cart", "card": {"number": "4242424242424242", "cvv": 737, "exp_month": 12, "exp_year": 2034}}),
+    ];
+    let charges = [
+        json!({"amount_cents": 100, "currency": "USD", "card": {"number": 6011111111111117u64, "cvv": "123", "exp_month": 12, "exp_year": 2034}}),
+        json!({"amount_cents": 100, "currency": "USD", "card": "6011000990139424"}),
+        json!({"amount_cents": 100, "currency": "USD", "card": {"number": "4242424242424242", "cvv": 737, "exp_month": 12, "exp_year": 2034}}),
+    ];
+    let mut answers = Vec::new();
+    for (service, path, body) in bodies
+        .iter()
+        .map(|b| (Frontend, "/api/checkout", b))
+        .chain(charges.iter().map(|b| (Payment, "/charge", b)))
+    {
+        let (status, answer) = shop.send_json(Method::POST, service, path, body).await;
+        assert_eq!(status, 422, "{service} {path}: {answer}");
+        assert_eq!(answer["error"]["code"], "invalid_json", "{answer}");
+        assert!(
+            answer["error"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("value left out")),
+            "the message says what was wrong without the value: {answer}"
+        );
+        answers.push(answer.to_string());
+    }
+    // Every record and span the shop exported, in full.
+    let logs: Vec<String> = shop
+        .sink
+        .logs()
+        .iter()
+        .map(|(service, record)| format!("{service} {record:?}"))
+        .collect();
+    assert!(
+        logs.iter().any(|l| l.contains("invalid type")),
+        "the refusals were logged: {} records",
+        logs.len()
+    );
+    let spans: Vec<String> = spans(&shop.sink)
+        .iter()
+        .map(|s| format!("{} {:?}", s.service, s.data))
+        .collect();
+    for output in answers.iter().chain(&logs).chain(&spans) {
+        for secret in secrets {
+            // The CVV is short: look for it as the value it was sent as.
+            let leaked = if secret.len() > 4 {
+                output.contains(secret)
+            } else {
+                output.contains(&format!("`{secret}`")) || output.contains(&format!("\"{secret}\""))
+            };
+            assert!(!leaked, "{secret} leaked into: {output}");
+        }
+    }
+    shop.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -307,13 +307,29 @@ async fn the_pages_reach_the_scenario_and_load_apis_through_the_console() {
         load: Some(shop.url(ServiceName::LoadGenerator, "")),
         control_token: Some("t0ken".to_owned()),
     });
+    // A change through the console needs the token as at the shop: none, or a wrong one, is
+    // refused before it reaches the shop.
+    for auth in [None, Some("Bearer wrong")] {
+        let mut put = http
+            .put(format!("{api}/api/shop/scenarios/payment-failure"))
+            .json(&json!({"level": 2}));
+        if let Some(a) = auth {
+            put = put.header("authorization", a);
+        }
+        assert_eq!(put.send().await.expect("put").status(), 401, "{auth:?}");
+    }
     let r = http
         .put(format!("{api}/api/shop/scenarios/payment-failure"))
+        .bearer_auth("t0ken")
         .json(&json!({"level": 2}))
         .send()
         .await
         .expect("put");
-    assert_eq!(r.status(), 200, "the console adds the control token");
+    assert_eq!(
+        r.status(),
+        200,
+        "the console forwards the change with the token"
+    );
     let status: serde_json::Value = http
         .get(format!("{api}/api/shop/scenarios"))
         .send()
@@ -325,6 +341,7 @@ async fn the_pages_reach_the_scenario_and_load_apis_through_the_console() {
     assert_eq!(status["active"][0]["scenario"], "payment-failure");
     let r = http
         .delete(format!("{api}/api/shop/scenarios/payment-failure"))
+        .bearer_auth("t0ken")
         .send()
         .await
         .expect("delete");
@@ -338,12 +355,16 @@ async fn the_pages_reach_the_scenario_and_load_apis_through_the_console() {
         .await
         .expect("json");
     assert_eq!(load["running"], false);
-    let r = http
-        .put(format!("{api}/api/load/rate"))
-        .json(&json!({"journeys_per_second": 3.0}))
-        .send()
-        .await
-        .expect("put");
+    let rate = || {
+        http.put(format!("{api}/api/load/rate"))
+            .json(&json!({"journeys_per_second": 3.0}))
+    };
+    assert_eq!(
+        rate().send().await.expect("put").status(),
+        401,
+        "load changes need the token too"
+    );
+    let r = rate().bearer_auth("t0ken").send().await.expect("put");
     assert_eq!(r.status(), 200);
     // Nothing else of the shop is reachable through the console.
     assert_eq!(

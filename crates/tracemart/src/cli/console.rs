@@ -44,8 +44,9 @@ impl ConsoleOptions {
 pub struct Args {
     #[command(flatten)]
     console: ConsoleOptions,
-    /// Address to listen on.
-    #[arg(long, env = "TRACEMART_HOST", default_value = "0.0.0.0")]
+    /// Address to listen on: this host only by default; 0.0.0.0 to accept others (a
+    /// container, a collector on another host). Set a control token before opening it up.
+    #[arg(long, env = "TRACEMART_HOST", default_value = "127.0.0.1")]
     host: IpAddr,
     /// Any service of the shop, for the scenario panel.
     #[arg(long, env = "TRACEMART_URL")]

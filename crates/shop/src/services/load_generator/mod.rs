@@ -75,14 +75,15 @@ pub async fn build(ctx: ServiceContext) -> anyhow::Result<Service> {
     Ok(Service {
         // The admin API is the control plane: no spans.
         routes: Router::new(),
-        control: router(state),
+        control: router(state, ctx.config.control_token.clone()),
         readiness: always_ready(),
         background: vec![Box::pin(engine)],
         demo_routes: &[],
     })
 }
 
-pub(crate) fn router(state: Arc<State>) -> Router {
+/// The admin API; changes need the control token when one is configured.
+pub(crate) fn router(state: Arc<State>, token: Option<String>) -> Router {
     Router::new()
         .route("/status", get(handlers::status))
         .route("/start", post(handlers::start))
@@ -91,6 +92,10 @@ pub(crate) fn router(state: Arc<State>) -> Router {
         .route("/users", put(handlers::set_users))
         .route("/profile", put(handlers::set_profile))
         .with_state(state)
+        .layer(axum::middleware::from_fn_with_state(
+            token.map(Arc::<str>::from),
+            crate::server::changes_need_token,
+        ))
 }
 
 /// Runs the current plan; a change stops the running one (its journeys finish on their own)
@@ -160,5 +165,43 @@ mod tests {
             ],
         )
         .await;
+    }
+
+    #[tokio::test]
+    async fn the_admin_api_takes_the_control_token_for_changes() {
+        use crate::testing::{ask, ask_with, router_with};
+        let routed = router_with(ServiceName::LoadGenerator, |c| {
+            c.control_token = Some("s3cret".to_owned());
+        })
+        .await;
+        let rate = json!({"journeys_per_second": 5.0});
+        for (method, path, body) in [
+            (Method::PUT, "/rate", Some(&rate)),
+            (Method::PUT, "/users", Some(&json!({"users": 10000}))),
+            (Method::POST, "/start", None),
+            (Method::POST, "/stop", None),
+            (
+                Method::PUT,
+                "/profile",
+                Some(&json!({"name": "blackfriday"})),
+            ),
+        ] {
+            let (status, answer) = ask(&routed.app, method.clone(), path, body).await;
+            assert_eq!(status, 401, "{method} {path}: {answer}");
+            assert_eq!(answer["error"]["code"], "unauthorized");
+        }
+        let wrong = http::Request::builder()
+            .method(Method::PUT)
+            .uri("/rate")
+            .header("authorization", "Bearer s3cre");
+        assert_eq!(ask_with(&routed.app, wrong, Some(&rate)).await.0, 401);
+        assert_eq!(ask(&routed.app, Method::GET, "/status", None).await.0, 200);
+        let right = http::Request::builder()
+            .method(Method::PUT)
+            .uri("/rate")
+            .header("authorization", "bearer s3cret");
+        let (status, answer) = ask_with(&routed.app, right, Some(&rate)).await;
+        assert_eq!(status, 200, "{answer}");
+        assert_eq!(answer["journeys_per_second"], 5.0);
     }
 }
