@@ -138,7 +138,20 @@ def labels(name: str) -> dict:
     }
 
 
-def deployment(svc: dict) -> dict:
+# Shutdown in call order across pods: on SIGTERM an entry point (called by no service) keeps
+# serving briefly while its endpoints are withdrawn, then drains; a service others call keeps
+# serving longer, so the callers' in-flight requests still reach it. Both within the 15 s
+# grace period (the binary bounds its own drain and telemetry flush).
+PRE_STOP_ENTRY_S = 2
+PRE_STOP_CALLED_S = 6
+
+
+def pre_stop_seconds(svc: dict, services: list) -> int:
+    called = any(svc["name"] in other["calls"] for other in services)
+    return PRE_STOP_CALLED_S if called else PRE_STOP_ENTRY_S
+
+
+def deployment(svc: dict, services: list) -> dict:
     name, port = svc["name"], svc["port"]
     env = [
         {
@@ -182,6 +195,7 @@ def deployment(svc: dict) -> dict:
                 "timeoutSeconds": 2,
                 "failureThreshold": 3,
             },
+            "lifecycle": {"preStop": {"sleep": {"seconds": pre_stop_seconds(svc, services)}}},
             "resources": RESOURCES,
             "securityContext": {
                 "allowPrivilegeEscalation": False,
@@ -489,7 +503,7 @@ def render(data: dict) -> dict[Path, str]:
         COMPOSE: compose(services),
     }
     for svc in services:
-        docs = [deployment(svc), service(svc), network_policy(svc, sorted(callers[svc["name"]]))]
+        docs = [deployment(svc, services), service(svc), network_policy(svc, sorted(callers[svc["name"]]))]
         files[GENERATED / f"{svc['name']}.yaml"] = HEADER + to_yaml(docs)
     return files
 

@@ -1,7 +1,9 @@
 //! Runs services in this process: each on its own tokio runtime whose threads carry that
 //! service's `tracing` dispatch, so every span lands under the right `service.name`.
 //! Listeners are bound first — a taken port is reported before anything starts — and
-//! shutdown drains requests, then flushes every service's telemetry.
+//! shutdown goes in call order: the entry points stop accepting and drain while the services
+//! they call keep serving them, then those stop in turn, and telemetry is flushed last, all
+//! within a 15-second grace period.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -49,9 +51,46 @@ pub enum LaunchError {
 /// services running until the process ends.
 pub struct RunningShop {
     addrs: BTreeMap<ServiceName, SocketAddr>,
+    /// Stops what is not a service (the scenario follower), last.
     stop: watch::Sender<bool>,
+    /// Each service's own stop, its thread, and word that the thread has ended.
+    services: Vec<(ServiceName, watch::Sender<bool>, JoinHandle<()>)>,
+    ended: mpsc::Receiver<ServiceName>,
+    ended_tx: mpsc::Sender<ServiceName>,
     threads: Vec<JoinHandle<()>>,
     telemetry: Vec<ServiceTelemetry>,
+}
+
+/// How long the services may take to drain, all together, before whatever is left is
+/// stopped at once: with telemetry's [`telemetry::SHUTDOWN_BUDGET`] the whole stop fits a
+/// 15-second grace period.
+pub const STOP_BUDGET: std::time::Duration = std::time::Duration::from_secs(11);
+
+/// The order services stop in: callers before the services they call (by the longest chain
+/// of calls from an entry point), among the services running here.
+pub fn stop_order(running: &[ServiceName]) -> Vec<Vec<ServiceName>> {
+    let mut depth: BTreeMap<ServiceName, usize> = running.iter().map(|s| (*s, 0)).collect();
+    // A chain of calls is at most as long as there are services (the call graph has no cycle).
+    for _ in 0..running.len() {
+        for caller in running {
+            let d = depth[caller];
+            for callee in caller.calls() {
+                if let Some(c) = depth.get_mut(callee)
+                    && *c < d + 1
+                {
+                    *c = d + 1;
+                }
+            }
+        }
+    }
+    let mut layers: Vec<Vec<ServiceName>> = Vec::new();
+    for (service, d) in depth {
+        if layers.len() <= d {
+            layers.resize(d + 1, Vec::new());
+        }
+        layers[d].push(service);
+    }
+    layers
 }
 
 impl RunningShop {
@@ -76,16 +115,63 @@ impl RunningShop {
         }
     }
 
-    /// Stops accepting, drains in-flight requests (bounded), then flushes and shuts down every
-    /// service's telemetry. Blocks: call it outside async code or in `spawn_blocking`.
+    /// Stops the services in [`stop_order`]: a layer stops accepting and drains while the
+    /// layers below it still serve, and the next layer stops once it has ended; whatever is
+    /// left when [`STOP_BUDGET`] is spent stops at once. Then every service's telemetry is
+    /// flushed, within its own budget. Blocks: call it outside async code or in
+    /// `spawn_blocking`.
     pub fn shutdown(self) {
+        self.shutdown_with(&[]);
+    }
+
+    /// [`shutdown`](Self::shutdown), flushing `also` (the process's own telemetry) beside the
+    /// services', within the same budget.
+    pub fn shutdown_with(mut self, also: &[ServiceTelemetry]) {
+        let deadline = std::time::Instant::now() + STOP_BUDGET;
+        let names: Vec<ServiceName> = self.services.iter().map(|(s, _, _)| *s).collect();
+        let stop = |service: ServiceName| {
+            if let Some((_, tx, _)) = self.services.iter().find(|(s, _, _)| *s == service) {
+                let _ = tx.send(true);
+            }
+        };
+        let mut ended: Vec<ServiceName> = Vec::new();
+        'layers: for layer in stop_order(&names) {
+            for service in &layer {
+                stop(*service);
+            }
+            while !layer.iter().all(|s| ended.contains(s)) {
+                let left = deadline.saturating_duration_since(std::time::Instant::now());
+                match self.ended.recv_timeout(left) {
+                    Ok(service) => ended.push(service),
+                    Err(_) => break 'layers,
+                }
+            }
+        }
+        // Past the budget (or done): everything still running stops now.
+        for service in &names {
+            stop(*service);
+        }
+        drop(self.ended_tx);
+        let grace = deadline + std::time::Duration::from_secs(1);
+        while ended.len() < names.len() {
+            let left = grace.saturating_duration_since(std::time::Instant::now());
+            match self.ended.recv_timeout(left) {
+                Ok(service) => ended.push(service),
+                Err(_) => break,
+            }
+        }
+        for (service, _, thread) in self.services {
+            // A thread that has not ended is left to the process's exit.
+            if ended.contains(&service) {
+                let _ = thread.join();
+            }
+        }
         let _ = self.stop.send(true);
         for t in self.threads {
             let _ = t.join();
         }
-        for t in &self.telemetry {
-            t.shutdown();
-        }
+        self.telemetry.extend(also.iter().cloned());
+        telemetry::shutdown_all(&self.telemetry, telemetry::SHUTDOWN_BUDGET);
     }
 }
 
@@ -137,9 +223,13 @@ pub fn start(
         .map_err(LaunchError::Scenarios)?;
     let (built_tx, built_rx) = mpsc::channel::<(ServiceName, anyhow::Result<()>)>();
 
+    let (ended_tx, ended) = mpsc::channel::<ServiceName>();
     let mut shop = RunningShop {
         addrs: BTreeMap::new(),
         stop,
+        services: Vec::new(),
+        ended,
+        ended_tx,
         threads: vec![follower],
         telemetry: Vec::new(),
     };
@@ -147,30 +237,34 @@ pub fn start(
         let telemetry = hub
             .service(service.as_str())
             .map_err(|source| LaunchError::Build { service, source })?;
+        let (service_stop, stopped) = watch::channel(false);
         let ctx = ServiceContext::new(
             service,
             telemetry.clone(),
             config.clone(),
-            shop.stop.subscribe(),
+            stopped,
             scenarios.clone(),
             &services::SCHEMA,
         );
         let built_tx = built_tx.clone();
+        let ended = Ended(service, shop.ended_tx.clone());
         let thread = std::thread::Builder::new()
             .name(service.as_str().to_owned())
-            .spawn(move || run_service(ctx, listener, built_tx))
+            .spawn(move || {
+                let _ended = ended;
+                run_service(ctx, listener, built_tx)
+            })
             .map_err(|e| LaunchError::Build {
                 service,
                 source: e.into(),
             })?;
         shop.addrs.insert(service, addr);
-        shop.threads.push(thread);
+        shop.services.push((service, service_stop, thread));
         shop.telemetry.push(telemetry);
     }
     drop(built_tx);
     let mut failure = None;
-    // The first thread follows the scenarios; the others each build a service.
-    for _ in 1..shop.threads.len() {
+    for _ in 0..shop.services.len() {
         match built_rx.recv() {
             Ok((_, Ok(()))) => {}
             Ok((service, Err(source))) => {
@@ -184,6 +278,15 @@ pub fn start(
         return Err(e);
     }
     Ok(shop)
+}
+
+/// Says that a service's thread has ended, however it ends (a panic included).
+struct Ended(ServiceName, mpsc::Sender<ServiceName>);
+
+impl Drop for Ended {
+    fn drop(&mut self) {
+        let _ = self.1.send(self.0);
+    }
 }
 
 /// Applies `DEMO_MODE` and, for a shared store, follows it, on a thread of its own (the
@@ -301,4 +404,40 @@ fn run_service(
         });
     });
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn callers_stop_before_the_services_they_call() {
+        let layers = stop_order(&ServiceName::ALL);
+        let layer_of = |s: ServiceName| {
+            layers
+                .iter()
+                .position(|l| l.contains(&s))
+                .unwrap_or_else(|| panic!("{s} stops"))
+        };
+        assert_eq!(layers[0], vec![ServiceName::LoadGenerator]);
+        assert_eq!(layers[1], vec![ServiceName::Frontend]);
+        for caller in ServiceName::ALL {
+            for callee in caller.calls() {
+                assert!(
+                    layer_of(caller) < layer_of(*callee),
+                    "{caller} before {callee}"
+                );
+            }
+        }
+        assert_eq!(
+            layers.iter().map(Vec::len).sum::<usize>(),
+            ServiceName::ALL.len()
+        );
+        // Only the services running here count.
+        let some = stop_order(&[ServiceName::Payment, ServiceName::Frontend]);
+        assert_eq!(
+            some,
+            vec![vec![ServiceName::Frontend], vec![ServiceName::Payment]]
+        );
+    }
 }

@@ -24,5 +24,5 @@ pub use db::{DbClient, DbFailure, DbOperation, DbSystem};
 pub use http_client::{ClientError, ClientResponse, HttpClient, Upstream};
 #[cfg(feature = "test-util")]
 pub use memory::MemorySink;
-pub use service::{LogFormat, ServiceTelemetry, TelemetryHub};
+pub use service::{LogFormat, SHUTDOWN_BUDGET, ServiceTelemetry, TelemetryHub, shutdown_all};
 pub use settings::{Env, Settings};

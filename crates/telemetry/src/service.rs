@@ -470,11 +470,50 @@ impl ServiceTelemetry {
         let _ = self.inner.meter_provider.force_flush();
     }
 
-    /// Flushes and stops the providers. Blocks, like [`flush`](Self::flush).
-    pub fn shutdown(&self) {
-        let timeout = Duration::from_secs(5);
+    /// Flushes and stops the providers, each within `timeout`. Blocks, like
+    /// [`flush`](Self::flush).
+    pub fn shutdown_within(&self, timeout: Duration) {
         let _ = self.inner.tracer_provider.shutdown_with_timeout(timeout);
         let _ = self.inner.logger_provider.shutdown_with_timeout(timeout);
         let _ = self.inner.meter_provider.shutdown_with_timeout(timeout);
+    }
+
+    /// Flushes and stops the providers. Blocks, like [`flush`](Self::flush).
+    pub fn shutdown(&self) {
+        shutdown_all(std::slice::from_ref(self), SHUTDOWN_BUDGET);
+    }
+}
+
+/// The most a process waits for its telemetry to leave at shutdown, whatever the backend does
+/// (one that accepts connections and never answers included): the whole stop must fit a
+/// 15-second grace period.
+pub const SHUTDOWN_BUDGET: Duration = Duration::from_secs(3);
+
+/// Flushes and stops every service's providers side by side, and returns within `budget`:
+/// what has not left by then is given up (the process is ending).
+pub fn shutdown_all(services: &[ServiceTelemetry], budget: Duration) {
+    let deadline = std::time::Instant::now() + budget;
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+    let mut started = 0;
+    for service in services {
+        let (service, done) = (service.clone(), done_tx.clone());
+        // Each provider is given the budget less a margin for joining up.
+        let each = budget.saturating_sub(Duration::from_millis(250));
+        let spawned = std::thread::Builder::new()
+            .name("telemetry-stop".to_owned())
+            .spawn(move || {
+                service.shutdown_within(each);
+                let _ = done.send(());
+            });
+        if spawned.is_ok() {
+            started += 1;
+        }
+    }
+    drop(done_tx);
+    for _ in 0..started {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if done_rx.recv_timeout(left).is_err() {
+            return;
+        }
     }
 }

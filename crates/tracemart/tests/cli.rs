@@ -85,7 +85,12 @@ impl Shop {
             ports[0].1
         ));
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_tracemart"));
-        cmd.args(["up", "--no-load", "--log-format", "off", "--sqlite"])
+        // Logs only when a test asks for them (TRACEMART_LOG_FORMAT in its environment).
+        let log_format = extra_env
+            .iter()
+            .find(|(k, _)| *k == "TRACEMART_LOG_FORMAT")
+            .map_or("off", |(_, v)| v.as_str());
+        cmd.args(["up", "--no-load", "--log-format", log_format, "--sqlite"])
             .arg(dir.join("shop.db"))
             .env_remove("DATABASE_URL")
             .env_remove("REDIS_URL")

@@ -54,7 +54,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         hub.settings().describe_export()
     );
     wait_for_signal()?;
-    shop.shutdown();
-    process.shutdown();
+    // In call order, then the services' and the process's telemetry together.
+    shop.shutdown_with(std::slice::from_ref(&process));
     Ok(ExitCode::SUCCESS)
 }

@@ -128,8 +128,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
     wait_for_signal()?;
     println!("stopping: draining requests and flushing telemetry…");
-    shop.shutdown();
-    process.shutdown();
+    // In call order, then the services' and the process's telemetry together.
+    shop.shutdown_with(std::slice::from_ref(&process));
     if let Some(c) = console {
         c.stop();
     }
