@@ -109,7 +109,7 @@ pub const SERVICES: [ServiceSpec; 12] = {
             port: 8016,
             url_var: "CHECKOUT_SERVICE_URL",
             port_var: "CHECKOUT_PORT",
-            calls: &[ProductCatalog, Inventory, Notification],
+            calls: &[ProductCatalog, Payment, Inventory, Notification],
             stores: POSTGRESQL,
             core: true,
         },
@@ -120,7 +120,7 @@ pub const SERVICES: [ServiceSpec; 12] = {
             url_var: "PAYMENT_SERVICE_URL",
             port_var: "PAYMENT_PORT",
             calls: &[],
-            stores: &[],
+            stores: POSTGRESQL,
             core: true,
         },
         ServiceSpec {
@@ -377,6 +377,9 @@ pub struct ShopConfig {
     pub control_token: Option<String>,
     /// Black Friday from start-up.
     pub demo: Option<DemoStart>,
+    /// How old an unsettled charge must be before checkout's reconciliation settles it (its
+    /// checkout has surely ended by then).
+    pub reconcile_after: Duration,
 }
 
 impl ShopConfig {
@@ -409,6 +412,7 @@ impl ShopConfig {
             namespace: "tracemart".to_owned(),
             control_token: None,
             demo: None,
+            reconcile_after: Duration::from_secs(30),
         }
     }
 

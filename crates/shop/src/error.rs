@@ -14,13 +14,18 @@ use crate::store::StoreError;
 pub mod code {
     pub const ALREADY_RESERVED: &str = "already_reserved";
     pub const AMOUNT_MISMATCH: &str = "amount_mismatch";
+    pub const ATTEMPT_CANCELLED: &str = "attempt_cancelled";
+    pub const ATTEMPT_ORDERED: &str = "attempt_ordered";
     pub const BODY_TOO_LARGE: &str = "body_too_large";
     pub const CARD_DECLINED: &str = "card_declined";
     pub const CARD_EXPIRED: &str = "card_expired";
     pub const CART_EMPTY: &str = "cart_empty";
     pub const CART_FULL: &str = "cart_full";
+    pub const CHARGE_NOT_FOUND: &str = "charge_not_found";
     pub const DATABASE_UNAVAILABLE: &str = "database_unavailable";
+    pub const DEADLINE_EXCEEDED: &str = "deadline_exceeded";
     pub const DUPLICATE_PRODUCT: &str = "duplicate_product";
+    pub const IDEMPOTENCY_KEY_REUSED: &str = "idempotency_key_reused";
     pub const INSUFFICIENT_STOCK: &str = "insufficient_stock";
     pub const INTERNAL: &str = "internal";
     pub const INVALID_AMOUNT: &str = "invalid_amount";
@@ -29,6 +34,7 @@ pub mod code {
     pub const INVALID_COUNTRY: &str = "invalid_country";
     pub const INVALID_CURRENCY: &str = "invalid_currency";
     pub const INVALID_EMAIL: &str = "invalid_email";
+    pub const INVALID_IDEMPOTENCY_KEY: &str = "invalid_idempotency_key";
     pub const INVALID_IDS: &str = "invalid_ids";
     pub const INVALID_ITEMS: &str = "invalid_items";
     pub const INVALID_JSON: &str = "invalid_json";
@@ -55,6 +61,7 @@ pub mod code {
     pub const MAIL_RELAY_UNAVAILABLE: &str = "mail_relay_unavailable";
     pub const ORDER_NOT_FOUND: &str = "order_not_found";
     pub const OUT_OF_STOCK: &str = "out_of_stock";
+    pub const PAYMENT_MISMATCH: &str = "payment_mismatch";
     pub const PROCESSOR_UNAVAILABLE: &str = "processor_unavailable";
     pub const PRODUCT_NOT_FOUND: &str = "product_not_found";
     pub const PRODUCT_UNAVAILABLE: &str = "product_unavailable";

@@ -77,6 +77,32 @@ impl OrderId {
     }
 }
 
+/// One checkout attempt's key: 1–64 letters, digits, `-` and `_`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey(String);
+
+impl IdempotencyKey {
+    pub fn parse(key: &str) -> ApiResult<Self> {
+        if is_id(key, &['-', '_']) {
+            Ok(Self(key.to_owned()))
+        } else {
+            Err(ApiError::bad_request(
+                code::INVALID_IDEMPOTENCY_KEY,
+                "the idempotency key must be 1 to 64 letters, digits, '-' or '_'",
+            ))
+        }
+    }
+
+    /// A new key for an attempt that came without one.
+    pub fn generate() -> Self {
+        Self(format!("chk_{}", uuid::Uuid::new_v4().simple()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// A product id: positive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct ProductId(i64);

@@ -50,6 +50,11 @@ pub static SCHEMA: Schema = Schema {
             owner: ServiceName::Inventory,
             shared_with: &[],
         },
+        Table {
+            name: "payments",
+            owner: ServiceName::Payment,
+            shared_with: &[],
+        },
     ],
     migrations: &[
         Migration {
@@ -70,6 +75,16 @@ pub static SCHEMA: Schema = Schema {
                 inventory::store::CREATE_STOCK_RESERVATIONS,
                 checkout::store::ADD_ORDER_SHIPPING[0],
                 checkout::store::ADD_ORDER_SHIPPING[1],
+            ],
+        },
+        Migration {
+            version: 3,
+            name: "payments, the attempt of each order",
+            statements: &[
+                payment::store::CREATE_PAYMENTS,
+                payment::store::CREATE_PAYMENTS_UNSETTLED_INDEX,
+                checkout::store::ADD_ORDER_IDEMPOTENCY[0],
+                checkout::store::ADD_ORDER_IDEMPOTENCY[1],
             ],
         },
     ],

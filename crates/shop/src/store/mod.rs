@@ -304,6 +304,23 @@ impl SqlDatabase {
             .await
     }
 
+    /// Bounds every later statement of `tx` to `budget` on PostgreSQL (`SET LOCAL
+    /// statement_timeout`), so a stalled database cannot hold a transaction past its caller's
+    /// deadline. A session setting, not a query: no span of its own. SQLite has no such limit.
+    pub async fn limit_statements(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        budget: Duration,
+    ) -> Result<(), StoreError> {
+        if !self.postgres {
+            return Ok(());
+        }
+        let ms = budget.as_millis().clamp(1, 600_000);
+        let sql = format!("SET LOCAL statement_timeout = {ms}");
+        isolated(sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut **tx)).await?;
+        Ok(())
+    }
+
     /// The most connections the pool opens.
     pub fn max_connections(&self) -> usize {
         self.pool.options().get_max_connections() as usize

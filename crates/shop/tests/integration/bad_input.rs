@@ -394,6 +394,7 @@ async fn text_postgresql_cannot_hold_is_a_400_that_loses_nothing() {
     let (_, product) = shop.get(ProductCatalog, "/products/5").await;
     let price = product["price_cents"].as_i64().expect("price");
     let mut bad = order(json!([{"product_id": 5, "quantity": 1}]), price);
+    bad["payment"]["transaction_id"] = json!(shop.charge(price).await);
     bad["customer_email"] = json!("shopper\u{0}@example.com");
     let (status, answer) = shop
         .send_json(Method::POST, Checkout, "/orders", &bad)

@@ -92,6 +92,10 @@ async fn postgres_outage_degrades_and_recovers() {
     shop.wait_ready(ServiceName::Checkout).await;
     let (status, product) = shop.get(ServiceName::Frontend, "/api/products/1").await;
     assert_eq!(status, 200, "{product}");
+    shop.wait_ready(ServiceName::Payment).await;
+    let transaction = shop
+        .charge(product["price_cents"].as_i64().expect("a price"))
+        .await;
 
     // It goes away while running.
     proxy.cut().await;
@@ -104,10 +108,11 @@ async fn postgres_outage_degrades_and_recovers() {
     )
     .await;
     assert_not_ready(&shop, ServiceName::ProductCatalog, "database").await;
+    let price = product["price_cents"].as_i64().expect("a price");
     let order = serde_json::json!({
         "currency": "USD",
         "items": [{"product_id": 1, "quantity": 1}],
-        "payment": {"transaction_id": "txn_1", "amount_cents": product["price_cents"]}
+        "payment": {"transaction_id": transaction, "amount_cents": price}
     });
     assert_fails_fast(
         &shop,
@@ -235,4 +240,184 @@ async fn redis_outage_degrades_the_cart_only_and_recovers() {
     shop.stop().await;
     proxy.cut().await;
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// PostgreSQL hangs (every byte held, as under SIGSTOP) past the frontend's deadline while
+/// checkouts are under way, then resumes. For every attempt charge and order agree — both or
+/// neither — a retry with the same key makes no second order, and once the reconciliation
+/// has settled every charge the tables hold nothing to fix.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_database_never_leaves_a_charge_without_its_order() {
+    let db = TestDatabase::create().await;
+    let proxy = Proxy::start(target(&db.url, 5432)).await;
+    let proxied = {
+        let mut u = reqwest::Url::parse(&db.url).expect("url");
+        u.set_port(Some(proxy.addr.port())).expect("port");
+        u.to_string()
+    };
+    let mut config = test_config(Database::Postgres { url: proxied }, None);
+    // A short deadline and a quick reconciliation keep the test short; the logic is the same.
+    config.request_timeout = Duration::from_secs(3);
+    config.reconcile_after = Duration::from_secs(2);
+    config.payment.latency = (Duration::from_millis(100), Duration::from_millis(200));
+    let shop = TestShop::start(config);
+    for s in [
+        ServiceName::ProductCatalog,
+        ServiceName::Checkout,
+        ServiceName::Payment,
+    ] {
+        shop.wait_ready(s).await;
+    }
+    const ATTEMPTS: usize = 16;
+    for i in 0..ATTEMPTS {
+        let (status, _) = shop
+            .send_json(
+                reqwest::Method::POST,
+                ServiceName::Frontend,
+                &format!("/api/cart/stall-{i}/items"),
+                &serde_json::json!({"product_id": 1 + i % 8, "quantity": 1}),
+            )
+            .await;
+        assert_eq!(status, 201);
+    }
+    let checkout = |i: usize| {
+        let shop = &shop;
+        async move {
+            let r = shop
+                .http
+                .post(shop.url(ServiceName::Frontend, "/api/checkout"))
+                .header("idempotency-key", format!("stall-attempt-{i}"))
+                .json(&serde_json::json!({"cart_id": format!("stall-{i}"), "card": card("4242424242424242")}))
+                .send()
+                .await
+                .expect("an answer");
+            let status = r.status().as_u16();
+            (
+                status,
+                r.json::<serde_json::Value>().await.unwrap_or_default(),
+            )
+        }
+    };
+    let stall = async {
+        // The pages and the charges come first; the stall catches orders being written.
+        tokio::time::sleep(Duration::from_millis(450)).await;
+        proxy.stall();
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        proxy.resume();
+    };
+    let (answers, ()) = tokio::join!(
+        futures::future::join_all((0..ATTEMPTS).map(checkout)),
+        stall
+    );
+    let failed: Vec<usize> = answers
+        .iter()
+        .enumerate()
+        .filter(|(_, (status, _))| *status != 201)
+        .map(|(i, _)| i)
+        .collect();
+    eprintln!(
+        "first attempts: {:?}",
+        answers
+            .iter()
+            .map(|(s, a)| format!("{s} {}", a["error"]["code"].as_str().unwrap_or("")))
+            .collect::<Vec<_>>()
+    );
+    assert!(
+        !failed.is_empty(),
+        "the stall made some checkouts miss their deadline"
+    );
+
+    // Every attempt again, with its key: an attempt that succeeded answers the same order; one
+    // that failed is refused again once its charge was refunded.
+    for (i, first) in answers.iter().enumerate() {
+        let (status, answer) = checkout(i).await;
+        if first.0 == 201 {
+            assert!(
+                matches!(status, 200 | 201),
+                "attempt {i} again: {status} {answer}"
+            );
+            assert_eq!(
+                answer["order"]["id"], first.1["order"]["id"],
+                "attempt {i} again is the same order"
+            );
+        } else if status != 201 {
+            // Refused again (its charge was refunded: `attempt_cancelled`), or failing for
+            // another reason; an attempt that failed before anything was charged may succeed
+            // now. One charge and at most one order per attempt is checked below.
+            assert!(
+                answer["error"]["code"].is_string(),
+                "attempt {i} again: {status} {answer}"
+            );
+        }
+    }
+
+    // The reconciliation settles every charge.
+    let mut conn = db.connect().await;
+    let unsettled = || async {
+        let mut conn = db.connect().await;
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM payments WHERE settled = 0")
+            .fetch_one(&mut conn)
+            .await
+            .expect("count");
+        n
+    };
+    eventually("every charge settled", Duration::from_secs(40), || async {
+        (unsettled().await == 0).then_some(())
+    })
+    .await;
+    let payments: Vec<(String, String, Option<String>)> =
+        sqlx::query_as("SELECT transaction_id, status, idempotency_key FROM payments")
+            .fetch_all(&mut conn)
+            .await
+            .expect("payments");
+    let orders: Vec<(String, String, Option<String>)> =
+        sqlx::query_as("SELECT payment_transaction_id, status, idempotency_key FROM orders")
+            .fetch_all(&mut conn)
+            .await
+            .expect("orders");
+    eprintln!(
+        "{} charges ({} refunded), {} orders ({} cancelled)",
+        payments.len(),
+        payments.iter().filter(|p| p.1 == "refunded").count(),
+        orders.len(),
+        orders.iter().filter(|o| o.1 == "cancelled").count()
+    );
+    // What a reconciliation would fix: nothing.
+    let mut to_fix = Vec::new();
+    for (txn, status, _) in &payments {
+        let placed = orders
+            .iter()
+            .filter(|o| &o.0 == txn && o.1 == "placed")
+            .count();
+        match (status.as_str(), placed) {
+            ("charged", 1) | ("refunded", 0) => {}
+            _ => to_fix.push(format!("{txn}: {status} with {placed} placed orders")),
+        }
+    }
+    for (txn, status, _) in orders.iter().filter(|o| o.1 == "placed") {
+        if !payments.iter().any(|p| &p.0 == txn && p.1 == "charged") {
+            to_fix.push(format!(
+                "order paid by {txn} ({status}) has no standing charge"
+            ));
+        }
+    }
+    assert!(to_fix.is_empty(), "to fix:\n{}", to_fix.join("\n"));
+    // One charge and at most one order per attempt.
+    for i in 0..ATTEMPTS {
+        let key = format!("stall-attempt-{i}");
+        let charges = payments
+            .iter()
+            .filter(|p| p.2.as_deref() == Some(&key))
+            .count();
+        let made = orders
+            .iter()
+            .filter(|o| o.2.as_deref() == Some(&key))
+            .count();
+        assert_eq!(charges, 1, "{key} was charged once");
+        assert!(made <= 1, "{key} has {made} orders");
+    }
+    drop(conn);
+    shop.stop().await;
+    drop(proxy);
+    db.drop_now().await;
 }

@@ -409,10 +409,13 @@ async fn pool_exhaustion_makes_orders_wait_and_fail() {
     ));
     shop.wait_ready(ServiceName::Checkout).await;
     let (_, product) = shop.get(ServiceName::ProductCatalog, "/products/2").await;
+    let transaction = shop
+        .charge(product["price_cents"].as_i64().expect("a price"))
+        .await;
     let order = json!({
         "currency": "USD",
         "items": [{"product_id": 2, "quantity": 1}],
-        "payment": {"transaction_id": "txn_pool", "amount_cents": product["price_cents"]}
+        "payment": {"transaction_id": transaction, "amount_cents": product["price_cents"]}
     });
     shop.set_scenario("pool-exhaustion", json!({"level": 5}))
         .await;

@@ -46,4 +46,22 @@ impl CheckoutClient {
         )
         .await
     }
+
+    /// The order a checkout attempt (idempotency key) made, if it made one.
+    pub async fn attempt(&self, key: &str) -> Result<Option<Order>, ApiError> {
+        let found = call::<_, ()>(
+            &self.http,
+            &self.upstream,
+            Method::GET,
+            "/attempts/{key}",
+            &format!("/attempts/{}", crate::peer::encode_query(key)),
+            None,
+        )
+        .await;
+        match found {
+            Ok(order) => Ok(Some(order)),
+            Err(e) if e.status == http::StatusCode::NOT_FOUND => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
 }

@@ -32,6 +32,13 @@ pub struct PlaceOrder {
     pub items: Vec<OrderLine>,
     pub payment: PaymentRef,
     pub shipping: Option<ShippingRef>,
+    /// The checkout attempt: the same key never makes a second order (the first is
+    /// answered again).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotency_key: Option<String>,
+    /// When the caller stops waiting (Unix ms): the order is not written after it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline_unix_ms: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, sqlx::FromRow)]

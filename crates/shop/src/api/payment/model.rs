@@ -63,6 +63,46 @@ pub struct ChargeRequest {
     pub amount_cents: i64,
     pub currency: String,
     pub card: Card,
+    /// One checkout attempt: the same key never charges twice (the first charge is answered
+    /// again).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotency_key: Option<String>,
+}
+
+/// A charge as the gateway keeps it: `charged` or `refunded`, and whether the shop has
+/// settled it (its order confirmed, or its refund made final).
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+pub struct ChargeRecord {
+    pub transaction_id: String,
+    pub amount_cents: i64,
+    pub currency: String,
+    pub status: ChargeStatus,
+    pub settled: bool,
+    pub idempotency_key: Option<String>,
+    /// Unix milliseconds.
+    pub created_at_ms: i64,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ChargeStatus {
+    Charged,
+    Refunded,
+}
+
+impl ChargeStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChargeStatus::Charged => "charged",
+            ChargeStatus::Refunded => "refunded",
+        }
+    }
+}
+
+/// `GET /charges?unsettled_before_ms=…`: charges not settled yet, oldest first.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct Unsettled {
+    pub charges: Vec<ChargeRecord>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

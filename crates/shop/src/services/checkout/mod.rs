@@ -3,6 +3,7 @@
 //! the confirmation through notification — and order lookup.
 
 mod handlers;
+pub mod reconcile;
 pub mod store;
 
 use std::sync::Arc;
@@ -13,6 +14,7 @@ use opentelemetry::metrics::Counter;
 
 use crate::api::inventory::client::InventoryClient;
 use crate::api::notification::client::NotificationClient;
+use crate::api::payment::client::PaymentClient;
 use crate::api::product_catalog::client::ProductCatalogClient;
 use crate::service::{Service, ServiceContext};
 use crate::store::SqlDatabase;
@@ -22,6 +24,7 @@ pub(crate) struct State {
     orders: OrderStore,
     inventory: InventoryClient,
     catalog: ProductCatalogClient,
+    payment: PaymentClient,
     notification: NotificationClient,
     orders_placed: Counter<u64>,
     revenue: Counter<u64>,
@@ -34,6 +37,7 @@ pub async fn build(ctx: ServiceContext) -> anyhow::Result<Service> {
         orders: OrderStore::new(sql.clone()),
         inventory: InventoryClient::new(&ctx),
         catalog: ProductCatalogClient::new(&ctx),
+        payment: PaymentClient::new(&ctx),
         notification: NotificationClient::new(&ctx),
         orders_placed: meter
             .u64_counter(crate::api::checkout::metric::ORDERS)
@@ -46,18 +50,25 @@ pub async fn build(ctx: ServiceContext) -> anyhow::Result<Service> {
             .with_description("Revenue of placed orders, in minor units of the order currency.")
             .build(),
     });
-    let service = Service::on_database(router(state), &sql, ctx.shutdown.clone());
-    Ok(service.with_background(exhaust_pool(
-        sql.clone(),
-        ctx.faults.clone(),
-        ctx.shutdown.clone(),
-    )))
+    let service = Service::on_database(router(state.clone()), &sql, ctx.shutdown.clone());
+    Ok(service
+        .with_background(exhaust_pool(
+            sql.clone(),
+            ctx.faults.clone(),
+            ctx.shutdown.clone(),
+        ))
+        .with_background(reconcile::run(
+            state,
+            ctx.config.reconcile_after,
+            ctx.shutdown.clone(),
+        )))
 }
 
 pub(crate) fn router(state: Arc<State>) -> Router {
     Router::new()
         .route("/orders", post(handlers::place))
         .route("/orders/{order_id}", get(handlers::get))
+        .route("/attempts/{key}", get(handlers::attempt))
         .with_state(state)
 }
 

@@ -3,7 +3,7 @@
 use telemetry::DbOperation;
 
 use crate::api::checkout::model::{Order, OrderItem, OrderLine, PlaceOrder};
-use crate::store::{SqlDatabase, StoreError};
+use crate::store::{ConstraintKind, SqlDatabase, StoreError};
 
 /// Orders (migration 1).
 pub const CREATE_ORDERS: &str = "CREATE TABLE IF NOT EXISTS orders (
@@ -34,6 +34,12 @@ pub const ADD_ORDER_SHIPPING: [&str; 2] = [
     "ALTER TABLE orders ADD COLUMN shipping_country TEXT",
 ];
 
+/// The attempt an order belongs to, and order status (migration 3).
+pub const ADD_ORDER_IDEMPOTENCY: [&str; 2] = [
+    "ALTER TABLE orders ADD COLUMN idempotency_key TEXT",
+    "CREATE UNIQUE INDEX IF NOT EXISTS orders_idempotency_idx ON orders (idempotency_key)",
+];
+
 /// Why an order was refused before anything was written.
 #[derive(Debug, thiserror::Error)]
 pub enum PlaceError {
@@ -41,6 +47,9 @@ pub enum PlaceError {
     UnknownProduct(i64),
     #[error("the order totals {expected} cents but {paid} cents were paid")]
     AmountMismatch { expected: i64, paid: i64 },
+    /// An order of the same attempt (idempotency key) exists: it is the answer.
+    #[error("order {0} already holds this attempt")]
+    SameAttempt(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -66,6 +75,41 @@ pub struct OrderStore {
     sql: SqlDatabase,
 }
 
+/// The order's lines at `prices` and its total with shipping, checked against what was paid.
+pub fn total_of(
+    req: &PlaceOrder,
+    prices: &[(i64, i64)],
+) -> Result<(Vec<OrderItem>, i64), PlaceError> {
+    let mut items = Vec::with_capacity(req.items.len());
+    for OrderLine {
+        product_id,
+        quantity,
+    } in &req.items
+    {
+        let Some((_, price)) = prices.iter().find(|(id, _)| id == product_id) else {
+            return Err(PlaceError::UnknownProduct(*product_id));
+        };
+        items.push(OrderItem {
+            product_id: *product_id,
+            quantity: *quantity,
+            unit_price_cents: *price,
+        });
+    }
+    let shipping_cents = req.shipping.as_ref().map(|s| s.cost_cents).unwrap_or(0);
+    let total = items
+        .iter()
+        .map(|i| i.quantity * i.unit_price_cents)
+        .sum::<i64>()
+        + shipping_cents;
+    if total != req.payment.amount_cents {
+        return Err(PlaceError::AmountMismatch {
+            expected: total,
+            paid: req.payment.amount_cents,
+        });
+    }
+    Ok((items, total))
+}
+
 impl OrderStore {
     pub fn new(sql: SqlDatabase) -> Self {
         Self { sql }
@@ -73,47 +117,30 @@ impl OrderStore {
 
     /// Writes the order at `prices` (product id, unit price in cents: the catalogue's, as
     /// product-catalog answered them) if they and the shipping add up to what was paid.
+    ///
+    /// On PostgreSQL the transaction's statements get `budget` as their timeout, so a stalled
+    /// database cannot hold an order past its caller's deadline.
     pub async fn place(
         &self,
         order_id: &str,
         created_at: &str,
         req: &PlaceOrder,
         prices: &[(i64, i64)],
+        budget: Option<std::time::Duration>,
     ) -> Result<Order, PlaceError> {
-        let mut items = Vec::with_capacity(req.items.len());
-        for OrderLine {
-            product_id,
-            quantity,
-        } in &req.items
-        {
-            let Some((_, price)) = prices.iter().find(|(id, _)| id == product_id) else {
-                return Err(PlaceError::UnknownProduct(*product_id));
-            };
-            items.push(OrderItem {
-                product_id: *product_id,
-                quantity: *quantity,
-                unit_price_cents: *price,
-            });
-        }
+        let (items, total) = total_of(req, prices)?;
         let shipping_cents = req.shipping.as_ref().map(|s| s.cost_cents).unwrap_or(0);
         let shipping_country = req.shipping.as_ref().map(|s| s.country.clone());
-        let total: i64 = items
-            .iter()
-            .map(|i| i.quantity * i.unit_price_cents)
-            .sum::<i64>()
-            + shipping_cents;
-        if total != req.payment.amount_cents {
-            return Err(PlaceError::AmountMismatch {
-                expected: total,
-                paid: req.payment.amount_cents,
-            });
-        }
         let item_count: i64 = items.iter().map(|i| i.quantity).sum();
         let mut tx = self.sql.begin().await?;
+        if let Some(budget) = budget {
+            self.sql.limit_statements(&mut tx, budget).await?;
+        }
 
         const INSERT_ORDER: &str = "INSERT INTO orders (id, status, customer_email, session_id, currency, \
-             total_cents, item_count, payment_transaction_id, card_last4, created_at, shipping_cents, shipping_country) \
-             VALUES ($1, 'placed', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+             total_cents, item_count, payment_transaction_id, card_last4, created_at, shipping_cents, shipping_country, \
+             idempotency_key) \
+             VALUES ($1, 'placed', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
         self.sql
             .run(
                 DbOperation::on("INSERT", "orders", INSERT_ORDER),
@@ -129,9 +156,20 @@ impl OrderStore {
                     .bind(created_at.to_owned())
                     .bind(shipping_cents)
                     .bind(shipping_country.clone())
+                    .bind(req.idempotency_key.clone())
                     .execute(&mut *tx),
             )
-            .await?;
+            .await
+            .map_err(|e| match (e, &req.idempotency_key) {
+                (
+                    StoreError::Constraint {
+                        kind: ConstraintKind::Unique,
+                        ..
+                    },
+                    Some(key),
+                ) => PlaceError::SameAttempt(key.clone()),
+                (e, _) => e.into(),
+            })?;
 
         const INSERT_ITEM: &str = "INSERT INTO order_items (order_id, product_id, quantity, unit_price_cents) \
              VALUES ($1, $2, $3, $4)";
@@ -208,5 +246,54 @@ impl OrderStore {
             created_at: row.created_at,
             items,
         }))
+    }
+
+    /// The id of the order an attempt (idempotency key) made, if any.
+    pub async fn by_key(&self, key: &str) -> Result<Option<String>, StoreError> {
+        const SQL: &str = "SELECT id FROM orders WHERE idempotency_key = $1";
+        let row: Option<(String,)> = self
+            .sql
+            .run(
+                DbOperation::on("SELECT", "orders", SQL),
+                sqlx::query_as(SQL)
+                    .bind(key.to_owned())
+                    .fetch_optional(self.sql.pool()),
+            )
+            .await?;
+        Ok(row.map(|(id,)| id))
+    }
+
+    /// The order a charge paid for, and its status.
+    pub async fn by_transaction(
+        &self,
+        transaction_id: &str,
+    ) -> Result<Option<(String, String)>, StoreError> {
+        const SQL: &str = "SELECT id, status FROM orders WHERE payment_transaction_id = $1";
+        let row: Option<(String, String)> = self
+            .sql
+            .run(
+                DbOperation::on("SELECT", "orders", SQL),
+                sqlx::query_as(SQL)
+                    .bind(transaction_id.to_owned())
+                    .fetch_optional(self.sql.pool()),
+            )
+            .await?;
+        Ok(row)
+    }
+
+    /// Cancels a placed order (its charge was refunded); `false` when it was not placed.
+    pub async fn cancel(&self, order_id: &str) -> Result<bool, StoreError> {
+        const SQL: &str =
+            "UPDATE orders SET status = 'cancelled' WHERE id = $1 AND status = 'placed'";
+        let done = self
+            .sql
+            .run(
+                DbOperation::on("UPDATE", "orders", SQL),
+                sqlx::query(SQL)
+                    .bind(order_id.to_owned())
+                    .execute(self.sql.pool()),
+            )
+            .await?;
+        Ok(done.rows_affected() == 1)
     }
 }

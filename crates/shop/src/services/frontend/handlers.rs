@@ -17,7 +17,7 @@ use crate::api::shipping::model::QuoteRequest;
 use crate::error::code;
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, OptionalJson};
 use crate::scenario::Scenario;
-use crate::types::{CartId, CurrencyCode, ProductId};
+use crate::types::{CartId, CurrencyCode, IdempotencyKey, ProductId};
 
 /// The currency the shop charges in; others are for display.
 const SHOP_CURRENCY: &str = "USD";
@@ -120,9 +120,24 @@ pub(super) async fn browse(
 /// refunded.
 pub(super) async fn checkout(
     State(s): State<Arc<super::State>>,
+    headers: http::HeaderMap,
     ApiJson(req): ApiJson<CheckoutRequest>,
 ) -> ApiResult<(StatusCode, Json<CheckoutResult>)> {
     CartId::parse(&req.cart_id)?;
+    // One key per checkout attempt: a shopper's retry with the same `Idempotency-Key` is the
+    // same attempt, and is never charged or ordered twice.
+    let attempt = match headers.get("idempotency-key") {
+        Some(v) => {
+            let key = IdempotencyKey::parse(v.to_str().unwrap_or_default())?;
+            // An attempt that already ended in an order is answered with it (its cart is
+            // empty by now).
+            if let Some(order) = s.checkout.attempt(key.as_str()).await? {
+                return Ok((StatusCode::OK, Json(replay(&s, order).await?)));
+            }
+            key
+        }
+        None => IdempotencyKey::generate(),
+    };
     let currency = req
         .currency
         .clone()
@@ -173,8 +188,15 @@ pub(super) async fn checkout(
             amount_cents,
             currency: SHOP_CURRENCY.to_owned(),
             card: req.card.clone(),
+            idempotency_key: Some(attempt.as_str().to_owned()),
         })
         .await?;
+    if charge.status == "refunded" {
+        return Err(ApiError::conflict(
+            code::ATTEMPT_CANCELLED,
+            "this checkout attempt failed and its charge was refunded: check out again without its Idempotency-Key",
+        ));
+    }
 
     let session_id =
         telemetry::baggage::baggage_value(&tracing::Span::current().context(), "session.id");
@@ -202,6 +224,12 @@ pub(super) async fn checkout(
                 cost_cents: quote.cost_usd_cents,
                 carrier: quote.carrier.clone(),
             }),
+            idempotency_key: Some(attempt.as_str().to_owned()),
+            // Checkout must have answered before this call times out here.
+            deadline_unix_ms: Some(
+                crate::scenario::state::now_ms()
+                    + i64::try_from(s.order_budget.as_millis()).unwrap_or(i64::MAX),
+            ),
         })
         .await;
     let order = match placed {
@@ -239,6 +267,47 @@ pub(super) async fn checkout(
             recommendations,
         }),
     ))
+}
+
+/// An attempt's order answered again: its amounts in the shop's currency, its delivery time
+/// quoted anew, no recommendations.
+async fn replay(s: &super::State, order: Order) -> ApiResult<CheckoutResult> {
+    let ids: Vec<i64> = order.items.iter().map(|i| i.product_id).collect();
+    let products = s.catalog.by_ids(&ids).await?.products;
+    let weight_grams = order
+        .items
+        .iter()
+        .map(|i| {
+            products
+                .iter()
+                .find(|p| p.id == i.product_id)
+                .map_or(0, |p| p.weight_grams * i.quantity)
+        })
+        .sum::<i64>()
+        .max(1);
+    let quote = s
+        .shipping
+        .quote(&QuoteRequest {
+            country: order
+                .shipping_country
+                .clone()
+                .unwrap_or_else(|| HOME_COUNTRY.to_owned()),
+            weight_grams,
+            currency: Some(SHOP_CURRENCY.to_owned()),
+        })
+        .await?;
+    Ok(CheckoutResult {
+        transaction_id: order.payment_transaction_id.clone(),
+        display: DisplayTotal {
+            items: order.total_cents - order.shipping_cents,
+            shipping: order.shipping_cents,
+            total: order.total_cents,
+            currency: order.currency.clone(),
+        },
+        estimated_delivery_days: quote.estimated_days,
+        order,
+        recommendations: Vec::new(),
+    })
 }
 
 /// Prices and weighs every cart line from the catalogue; a product that vanished is a 409.

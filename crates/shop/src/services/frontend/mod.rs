@@ -26,11 +26,18 @@ pub(crate) struct State {
     ads: AdClient,
     payment: PaymentClient,
     checkout: CheckoutClient,
+    /// How long checkout may take to write an order: a second less than this service waits
+    /// for its answer.
+    order_budget: std::time::Duration,
 }
 
 pub async fn build(ctx: ServiceContext) -> anyhow::Result<Service> {
     let state = Arc::new(State {
         faults: ctx.faults.clone(),
+        order_budget: ctx
+            .config
+            .request_timeout
+            .saturating_sub(std::time::Duration::from_secs(1)),
         cart: CartClient::new(&ctx),
         catalog: ProductCatalogClient::new(&ctx),
         currency: CurrencyClient::new(&ctx),

@@ -7,12 +7,15 @@ use http::StatusCode;
 use opentelemetry::KeyValue;
 use rand::Rng;
 
-use crate::api::payment::model::{Card, Charge, ChargeRequest, Refund, RefundRequest};
+use super::store::{NewCharge, RefundOutcome};
+use crate::api::payment::model::{
+    Card, Charge, ChargeRecord, ChargeRequest, ChargeStatus, Refund, RefundRequest, Unsettled,
+};
 use crate::error::code;
-use crate::error::{ApiError, ApiJson, ApiResult};
+use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
 use crate::scenario::Scenario;
 use crate::scenario::catalogue::{PAYMENT_FAILURE_ERROR_SHARE, PAYMENT_FAILURES_PER_LEVEL};
-use crate::types::CurrencyCode;
+use crate::types::{CurrencyCode, IdempotencyKey};
 
 /// The card that is always declined, for tests and demos.
 pub const DECLINED_TEST_CARD: &str = "4000000000000002";
@@ -33,6 +36,13 @@ pub(super) async fn charge(
     CurrencyCode::parse(&req.currency)?;
     let brand = validate_card(&req.card, current_year_month())?;
     let last4 = req.card.number.last4();
+    if let Some(key) = &req.idempotency_key {
+        IdempotencyKey::parse(key)?;
+        // The same attempt again: answered with its first charge, never charged twice.
+        if let Some(first) = state.charges_kept.by_key(key).await? {
+            return answer_again(first, &req, brand, &last4);
+        }
+    }
 
     let (min, max) = state.config.latency;
     let (latency, roll) = {
@@ -85,6 +95,21 @@ pub(super) async fn charge(
         ));
     }
     let transaction_id = format!("txn_{}", uuid::Uuid::new_v4().simple());
+    let kept = state
+        .charges_kept
+        .insert(&NewCharge {
+            transaction_id: &transaction_id,
+            idempotency_key: req.idempotency_key.as_deref(),
+            amount_cents: req.amount_cents,
+            currency: &req.currency,
+            card_last4: &last4,
+            created_at_ms: crate::scenario::state::now_ms(),
+        })
+        .await?;
+    if let Some(first) = kept {
+        // The same attempt arrived twice at once: the first one's charge stands.
+        return answer_again(first, &req, brand, &last4);
+    }
     tracing::info!(card_last4 = %last4, amount_cents = req.amount_cents, %transaction_id, "charge approved");
     Ok(Json(Charge {
         transaction_id,
@@ -101,18 +126,7 @@ pub(super) async fn refund(
     State(state): State<Arc<super::State>>,
     ApiJson(req): ApiJson<RefundRequest>,
 ) -> ApiResult<(StatusCode, Json<Refund>)> {
-    let well_formed = req.transaction_id.starts_with("txn_")
-        && req.transaction_id.len() <= 64
-        && req
-            .transaction_id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if !well_formed {
-        return Err(ApiError::bad_request(
-            code::INVALID_TRANSACTION,
-            "transaction_id is not a transaction of this gateway",
-        ));
-    }
+    parse_transaction(&req.transaction_id)?;
     if req.amount_cents <= 0 || req.amount_cents > MAX_AMOUNT_CENTS {
         return Err(ApiError::bad_request(
             code::INVALID_AMOUNT,
@@ -121,9 +135,35 @@ pub(super) async fn refund(
     }
     let (min, _) = state.config.latency;
     tokio::time::sleep(min).await;
-    state.refunds.add(1, &[]);
-    let refund_id = format!("rfd_{}", uuid::Uuid::new_v4().simple());
-    tracing::info!(transaction_id = %req.transaction_id, %refund_id, amount_cents = req.amount_cents, reason = %req.reason, "charge refunded");
+    let refund_id = format!("rfd_{}", &req.transaction_id["txn_".len()..]);
+    match state
+        .charges_kept
+        .refund(&req.transaction_id, req.amount_cents, &req.reason)
+        .await?
+    {
+        RefundOutcome::Refunded(_) => {
+            state.refunds.add(1, &[]);
+            tracing::info!(transaction_id = %req.transaction_id, %refund_id, amount_cents = req.amount_cents, reason = %req.reason, "charge refunded");
+        }
+        RefundOutcome::AlreadyRefunded(_) => {
+            tracing::info!(transaction_id = %req.transaction_id, %refund_id, "charge already refunded");
+        }
+        RefundOutcome::AmountMismatch(kept) => {
+            return Err(ApiError::conflict(
+                code::AMOUNT_MISMATCH,
+                format!(
+                    "refunds are whole: the charge was {} cents",
+                    kept.amount_cents
+                ),
+            ));
+        }
+        RefundOutcome::NotFound => {
+            return Err(ApiError::not_found(
+                code::CHARGE_NOT_FOUND,
+                format!("no charge {}", req.transaction_id),
+            ));
+        }
+    }
     Ok((
         StatusCode::CREATED,
         Json(Refund {
@@ -132,6 +172,102 @@ pub(super) async fn refund(
             amount_cents: req.amount_cents,
         }),
     ))
+}
+
+/// A charge answered again for its idempotency key: the same amount is the same attempt.
+fn answer_again(
+    first: ChargeRecord,
+    req: &ChargeRequest,
+    brand: &str,
+    last4: &str,
+) -> ApiResult<Json<Charge>> {
+    if first.amount_cents != req.amount_cents || first.currency != req.currency {
+        return Err(ApiError::conflict(
+            code::IDEMPOTENCY_KEY_REUSED,
+            "this idempotency key belongs to a charge of another amount",
+        ));
+    }
+    tracing::info!(transaction_id = %first.transaction_id, "charge answered again for its idempotency key");
+    Ok(Json(Charge {
+        transaction_id: first.transaction_id,
+        status: match first.status {
+            ChargeStatus::Charged => "approved".to_owned(),
+            ChargeStatus::Refunded => "refunded".to_owned(),
+        },
+        amount_cents: first.amount_cents,
+        currency: first.currency,
+        card_brand: brand.to_owned(),
+        card_last4: last4.to_owned(),
+    }))
+}
+
+fn parse_transaction(transaction_id: &str) -> ApiResult<()> {
+    let well_formed = transaction_id.starts_with("txn_")
+        && transaction_id.len() <= 64
+        && transaction_id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if well_formed {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(
+            code::INVALID_TRANSACTION,
+            "transaction_id is not a transaction of this gateway",
+        ))
+    }
+}
+
+/// The gateway's record of one charge.
+pub(super) async fn record(
+    State(state): State<Arc<super::State>>,
+    ApiPath(transaction_id): ApiPath<String>,
+) -> ApiResult<Json<ChargeRecord>> {
+    parse_transaction(&transaction_id)?;
+    state
+        .charges_kept
+        .get(&transaction_id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| {
+            ApiError::not_found(
+                code::CHARGE_NOT_FOUND,
+                format!("no charge {transaction_id}"),
+            )
+        })
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub(super) struct UnsettledQuery {
+    unsettled_before_ms: i64,
+}
+
+/// Charges not settled yet, made before a time: what a reconciliation looks at.
+pub(super) async fn unsettled(
+    State(state): State<Arc<super::State>>,
+    ApiQuery(q): ApiQuery<UnsettledQuery>,
+) -> ApiResult<Json<Unsettled>> {
+    Ok(Json(Unsettled {
+        charges: state.charges_kept.unsettled(q.unsettled_before_ms).await?,
+    }))
+}
+
+/// Marks a charge settled.
+pub(super) async fn settle(
+    State(state): State<Arc<super::State>>,
+    ApiPath(transaction_id): ApiPath<String>,
+) -> ApiResult<Json<ChargeRecord>> {
+    parse_transaction(&transaction_id)?;
+    state
+        .charges_kept
+        .settle(&transaction_id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| {
+            ApiError::not_found(
+                code::CHARGE_NOT_FOUND,
+                format!("no charge {transaction_id}"),
+            )
+        })
 }
 
 fn current_year_month() -> (u32, u32) {

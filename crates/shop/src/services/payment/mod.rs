@@ -1,19 +1,25 @@
 //! payment (8017): a simulated card gateway — 100–200 ms of latency, about 1% declines (402),
-//! validation of amount, currency and card (Luhn), a transaction id for every approval.
+//! validation of amount, currency and card (Luhn), a transaction id for every approval — that
+//! keeps every charge: an idempotency key is never charged twice, refunds are whole and
+//! once, and the shop settles each charge (its order confirmed or its refund final).
 
 mod handlers;
+pub mod store;
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::post;
+use axum::routing::{get, post};
 use opentelemetry::metrics::Counter;
 
 use crate::config::PaymentConfig;
 use crate::service::{Service, ServiceContext};
+use crate::store::SqlDatabase;
 
 pub(crate) struct State {
     faults: crate::scenario::Faults,
+    /// Every charge, so an attempt is never charged twice and every charge is accounted for.
+    charges_kept: store::PaymentStore,
     config: PaymentConfig,
     declines: Counter<u64>,
     charges: Counter<u64>,
@@ -22,8 +28,10 @@ pub(crate) struct State {
 
 pub async fn build(ctx: ServiceContext) -> anyhow::Result<Service> {
     let meter = ctx.telemetry.meter();
+    let sql = SqlDatabase::open(&ctx.config.database, ctx.schema, &ctx.telemetry)?;
     let state = Arc::new(State {
         faults: ctx.faults.clone(),
+        charges_kept: store::PaymentStore::new(sql.clone()),
         config: ctx.config.payment.clone(),
         declines: meter
             .u64_counter("shop.payment.declines")
@@ -41,13 +49,20 @@ pub async fn build(ctx: ServiceContext) -> anyhow::Result<Service> {
             .with_description("Charges given back.")
             .build(),
     });
-    Ok(Service::without_store(router(state)))
+    Ok(Service::on_database(
+        router(state),
+        &sql,
+        ctx.shutdown.clone(),
+    ))
 }
 
 pub(crate) fn router(state: Arc<State>) -> Router {
     Router::new()
         .route("/charge", post(handlers::charge))
         .route("/refunds", post(handlers::refund))
+        .route("/charges", get(handlers::unsettled))
+        .route("/charges/{transaction_id}", get(handlers::record))
+        .route("/charges/{transaction_id}/settle", post(handlers::settle))
         .with_state(state)
 }
 

@@ -182,6 +182,24 @@ impl TestShop {
         decode(r).await
     }
 
+    /// A real charge of `amount_cents` at the gateway: checkout verifies the payment an order
+    /// names, so an order placed at checkout directly needs one.
+    pub async fn charge(&self, amount_cents: i64) -> String {
+        let (status, charge) = self
+            .send_json(
+                reqwest::Method::POST,
+                ServiceName::Payment,
+                "/charge",
+                &serde_json::json!({"amount_cents": amount_cents, "currency": "USD", "card": card("4242424242424242")}),
+            )
+            .await;
+        assert_eq!(status, 200, "a charge for the order: {charge}");
+        charge["transaction_id"]
+            .as_str()
+            .expect("a transaction id")
+            .to_owned()
+    }
+
     pub async fn post_raw(
         &self,
         service: ServiceName,
@@ -342,11 +360,35 @@ pub fn services_of(trace: &[Span]) -> HashSet<String> {
 /// new ones are refused, as by a store that is down; `restore()` listens again on the same
 /// port. While cut, the port stays bound (not listening): no outgoing connection on the
 /// machine can take it as its own port in the meantime.
+///
+/// `stall()` keeps every connection open and accepts new ones but forwards nothing, as a
+/// database that hangs (SIGSTOP); `resume()` lets the bytes through again.
 pub struct Proxy {
     pub addr: SocketAddr,
     target: SocketAddr,
     task: Option<tokio::task::JoinHandle<()>>,
     reserved: Option<tokio::net::TcpSocket>,
+    stalled: tokio::sync::watch::Sender<bool>,
+}
+
+/// Copies `from` to `to`, holding every chunk while stalled.
+async fn pump(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    mut stalled: tokio::sync::watch::Receiver<bool>,
+) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        let n = match from.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        if stalled.wait_for(|s| !*s).await.is_err() || to.write_all(&buf[..n]).await.is_err() {
+            break;
+        }
+    }
+    let _ = to.shutdown().await;
 }
 
 fn proxy_socket(addr: SocketAddr) -> tokio::net::TcpSocket {
@@ -362,26 +404,47 @@ impl Proxy {
             .listen(1024)
             .expect("proxy listen");
         let addr = listener.local_addr().expect("proxy addr");
+        let (stalled, watching) = tokio::sync::watch::channel(false);
         Self {
             addr,
             target,
-            task: Some(tokio::spawn(Self::accept(listener, target))),
+            task: Some(tokio::spawn(Self::accept(listener, target, watching))),
             reserved: None,
+            stalled,
         }
     }
 
-    async fn accept(listener: tokio::net::TcpListener, target: SocketAddr) {
+    async fn accept(
+        listener: tokio::net::TcpListener,
+        target: SocketAddr,
+        stalled: tokio::sync::watch::Receiver<bool>,
+    ) {
         let mut connections = tokio::task::JoinSet::new();
         loop {
-            let Ok((mut inbound, _)) = listener.accept().await else {
+            let Ok((inbound, _)) = listener.accept().await else {
                 return;
             };
+            let stalled = stalled.clone();
             connections.spawn(async move {
-                if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
-                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                if let Ok(outbound) = tokio::net::TcpStream::connect(target).await {
+                    let (in_read, in_write) = inbound.into_split();
+                    let (out_read, out_write) = outbound.into_split();
+                    tokio::join!(
+                        pump(in_read, out_write, stalled.clone()),
+                        pump(out_read, in_write, stalled)
+                    );
                 }
             });
         }
+    }
+
+    /// Holds every byte, both ways, until [`resume`](Self::resume).
+    pub fn stall(&self) {
+        let _ = self.stalled.send(true);
+    }
+
+    pub fn resume(&self) {
+        let _ = self.stalled.send(false);
     }
 
     pub async fn cut(&mut self) {
@@ -400,7 +463,11 @@ impl Proxy {
             .take()
             .unwrap_or_else(|| proxy_socket(self.addr));
         let listener = socket.listen(1024).expect("proxy listen again");
-        self.task = Some(tokio::spawn(Self::accept(listener, self.target)));
+        self.task = Some(tokio::spawn(Self::accept(
+            listener,
+            self.target,
+            self.stalled.subscribe(),
+        )));
     }
 }
 
