@@ -6,15 +6,70 @@ use opentelemetry::Context;
 use opentelemetry::propagation::text_map_propagator::TextMapPropagator;
 use opentelemetry::propagation::{Extractor, Injector};
 
-struct HeaderExtractor<'a>(&'a http::HeaderMap);
+/// The W3C baggage limits: what a propagator must accept at least, and all we keep.
+const BAGGAGE_MAX_BYTES: usize = 8192;
+const BAGGAGE_MAX_MEMBERS: usize = 64;
+
+fn is_token(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+fn is_baggage_value(s: &str) -> bool {
+    // baggage-octet: printable ASCII but space, `"`, `,`, `;` and `\`; percent-encoding allowed.
+    s.bytes()
+        .all(|b| (0x21..=0x7e).contains(&b) && !b"\",;\\".contains(&b))
+}
+
+/// The well-formed members of a `baggage` header, within the W3C limits. A malformed member
+/// is dropped here, silently: the SDK would log the whole header (up to 8 KiB of whatever a
+/// caller sent) in a warning.
+pub fn clean_baggage(header: &str) -> String {
+    let mut kept: Vec<&str> = Vec::new();
+    let mut bytes = 0;
+    for member in header.split(',').map(str::trim) {
+        let pair = member.split(';').next().unwrap_or_default();
+        let well_formed = pair
+            .split_once('=')
+            .is_some_and(|(k, v)| is_token(k.trim()) && is_baggage_value(v.trim()));
+        if !well_formed || kept.len() >= BAGGAGE_MAX_MEMBERS {
+            continue;
+        }
+        if bytes + member.len() + 1 > BAGGAGE_MAX_BYTES {
+            break;
+        }
+        bytes += member.len() + 1;
+        kept.push(member);
+    }
+    kept.join(",")
+}
+
+struct HeaderExtractor<'a> {
+    headers: &'a http::HeaderMap,
+    baggage: Option<String>,
+}
+
+impl<'a> HeaderExtractor<'a> {
+    fn new(headers: &'a http::HeaderMap) -> Self {
+        let baggage = headers
+            .get("baggage")
+            .map(|v| clean_baggage(&String::from_utf8_lossy(v.as_bytes())))
+            .filter(|b| !b.is_empty());
+        Self { headers, baggage }
+    }
+}
 
 impl Extractor for HeaderExtractor<'_> {
     fn get(&self, key: &str) -> Option<&str> {
-        self.0.get(key).and_then(|v| v.to_str().ok())
+        if key.eq_ignore_ascii_case("baggage") {
+            return self.baggage.as_deref();
+        }
+        self.headers.get(key).and_then(|v| v.to_str().ok())
     }
 
     fn keys(&self) -> Vec<&str> {
-        self.0.keys().map(|k| k.as_str()).collect()
+        self.headers.keys().map(|k| k.as_str()).collect()
     }
 }
 
@@ -32,7 +87,7 @@ impl Injector for HeaderInjector<'_> {
 }
 
 pub fn extract(propagator: &impl TextMapPropagator, headers: &http::HeaderMap) -> Context {
-    propagator.extract(&HeaderExtractor(headers))
+    propagator.extract(&HeaderExtractor::new(headers))
 }
 
 pub fn inject(propagator: &impl TextMapPropagator, cx: &Context, headers: &mut http::HeaderMap) {
@@ -52,6 +107,31 @@ mod tests {
             Box::new(TraceContextPropagator::new()),
             Box::new(BaggagePropagator::new()),
         ])
+    }
+
+    #[test]
+    fn malformed_baggage_members_are_dropped_before_the_sdk_sees_them() {
+        assert_eq!(
+            clean_baggage("traffic.type=demo, @@bad@@ ,a b=c,session.id=s1;prop=1,k=v\"x"),
+            "traffic.type=demo,session.id=s1;prop=1"
+        );
+        assert_eq!(clean_baggage(&"x".repeat(8 * 1024)), "");
+        let long = (0..500)
+            .map(|i| format!("k{i}=v"))
+            .collect::<Vec<_>>()
+            .join(",");
+        let kept = clean_baggage(&long);
+        assert_eq!(kept.split(',').count(), BAGGAGE_MAX_MEMBERS);
+        let mut headers = http::HeaderMap::new();
+        headers.insert(
+            "baggage",
+            http::HeaderValue::from_static("%%%, traffic.type=demo ,=x"),
+        );
+        let cx = extract(&propagator(), &headers);
+        assert_eq!(
+            cx.baggage().get("traffic.type").map(|v| v.to_string()),
+            Some("demo".to_owned())
+        );
     }
 
     #[test]

@@ -21,9 +21,11 @@ use super::state::{Activation, State, now_ms};
 use super::store::ScenarioStore;
 use crate::config::ServiceName;
 
-/// Bytes a memory-leak request adds per level, and the cap per level.
+/// Bytes a memory-leak request adds per level, and the cap per level: 200 MiB at level 5,
+/// which with the process's own ~30 MiB stays under the services' 256 Mi pod limit, so the
+/// leak is seen growing and flattening, not the pod killed.
 const LEAK_PER_REQUEST: usize = 64 * 1024;
-const LEAK_CAP: usize = 64 * 1024 * 1024;
+pub const LEAK_CAP: usize = 40 * 1024 * 1024;
 /// CPU a hotspot request burns per level.
 const BURN_PER_LEVEL: Duration = Duration::from_millis(15);
 
@@ -260,4 +262,23 @@ fn burn(budget: Duration) {
         }
     }
     std::hint::black_box(h);
+}
+
+#[cfg(test)]
+mod leak_tests {
+    /// The services' pod memory limit (deploy/k8s/base/generated/*.yaml, from
+    /// scripts/gen-manifests.py's RESOURCES).
+    const POD_LIMIT: usize = 256 * 1024 * 1024;
+    /// What a service process holds besides the leak, with room to spare.
+    const PROCESS: usize = 40 * 1024 * 1024;
+
+    #[test]
+    fn the_leak_at_level_five_fits_the_pod_limit() {
+        let manifest = include_str!("../../../../deploy/k8s/base/generated/recommendation.yaml");
+        assert!(
+            manifest.contains("memory: \"256Mi\""),
+            "the pod limit is still 256Mi"
+        );
+        assert!(super::LEAK_CAP * 5 + PROCESS < POD_LIMIT);
+    }
 }

@@ -421,3 +421,46 @@ async fn a_stalled_database_never_leaves_a_charge_without_its_order() {
     drop(proxy);
     db.drop_now().await;
 }
+
+/// Redis restarts between two requests: the cart's connection is stale, and the first request
+/// after the restart still succeeds (a new connection, the command tried once more).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_cart_request_after_a_redis_restart_succeeds() {
+    let mut proxy = Proxy::start(target(&redis_url(), 6379)).await;
+    let (database, dir) = temp_sqlite();
+    let shop = TestShop::start(test_config(
+        database,
+        Some(format!("redis://{}/0", proxy.addr)),
+    ));
+    shop.wait_ready(ServiceName::Cart).await;
+    let cart = format!("restart-{}", uuid::Uuid::new_v4().simple());
+    let path = format!("/cart/{cart}/items");
+    let (status, _) = shop
+        .send_json(
+            reqwest::Method::POST,
+            ServiceName::Cart,
+            &path,
+            &serde_json::json!({"product_id": 3, "quantity": 2}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    // The restart: every connection is gone, and Redis listens again at once.
+    proxy.cut().await;
+    proxy.restore().await;
+    let (status, answer) = shop.get(ServiceName::Cart, &format!("/cart/{cart}")).await;
+    assert_eq!(status, 200, "the first read after the restart: {answer}");
+    assert_eq!(answer["item_count"], 2, "{answer}");
+    proxy.cut().await;
+    proxy.restore().await;
+    let (status, answer) = shop
+        .send_json(
+            reqwest::Method::DELETE,
+            ServiceName::Cart,
+            &format!("/cart/{cart}"),
+            &serde_json::Value::Null,
+        )
+        .await;
+    assert_eq!(status, 204, "the first write after the restart: {answer}");
+    shop.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}

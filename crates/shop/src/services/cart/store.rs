@@ -170,7 +170,8 @@ impl RedisCarts {
         })
     }
 
-    async fn connection(&self) -> Result<MultiplexedConnection, StoreError> {
+    /// The shared connection, and whether it was opened just now (not reused).
+    async fn connection(&self) -> Result<(MultiplexedConnection, bool), StoreError> {
         if let Some(f) = self.faults.active(Scenario::RedisOutage) {
             // The outage is real: the open connection is dropped and a new one is attempted
             // where no Redis listens, so the error is the one a client really gets.
@@ -193,7 +194,7 @@ impl RedisCarts {
         }
         let mut slot = self.connection.lock().await;
         if let Some(c) = slot.as_ref() {
-            return Ok(c.clone());
+            return Ok((c.clone(), false));
         }
         let config = redis::AsyncConnectionConfig::new()
             .set_connection_timeout(Some(Duration::from_millis(500)))
@@ -204,35 +205,48 @@ impl RedisCarts {
             .await
             .map_err(|e| StoreError::unavailable(REDIS, e))?;
         *slot = Some(c.clone());
-        Ok(c)
+        Ok((c, true))
     }
 
     /// Runs one command in a span; a broken connection is dropped so the next call reconnects.
-    async fn run<T, F, Fut>(&self, op: DbOperation<'_>, command: F) -> Result<T, StoreError>
+    /// An idempotent command that fails on a reused connection (Redis restarted since, and the
+    /// connection is stale) is tried once more on a new one, so the first request after a
+    /// restart does not fail; one that is not idempotent (HINCRBY) is not repeated.
+    async fn run<T, F, Fut>(
+        &self,
+        op: DbOperation<'_>,
+        idempotent: bool,
+        command: F,
+    ) -> Result<T, StoreError>
     where
-        F: FnOnce(MultiplexedConnection) -> Fut,
+        F: Fn(MultiplexedConnection) -> Fut,
         Fut: std::future::Future<Output = redis::RedisResult<T>>,
     {
         self.db
             .run(op, async {
-                let c = self.connection().await?;
-                match command(c).await {
-                    Ok(v) => Ok(v),
-                    Err(e) => {
-                        let broken = e.is_io_error()
-                            || e.is_connection_dropped()
-                            || e.is_timeout()
-                            || e.is_unrecoverable_error();
-                        if broken {
-                            *self.connection.lock().await = None;
-                            Err(StoreError::unavailable(REDIS, e))
-                        } else {
-                            Err(StoreError::Query {
-                                store: "redis",
-                                code: e.code().map(str::to_owned),
-                                source: e.into(),
-                            })
-                        }
+                let mut tries = 0;
+                loop {
+                    tries += 1;
+                    let (c, fresh) = self.connection().await?;
+                    let e = match command(c).await {
+                        Ok(v) => return Ok(v),
+                        Err(e) => e,
+                    };
+                    let broken = e.is_io_error()
+                        || e.is_connection_dropped()
+                        || e.is_timeout()
+                        || e.is_unrecoverable_error();
+                    if !broken {
+                        return Err(StoreError::Query {
+                            store: "redis",
+                            code: e.code().map(str::to_owned),
+                            source: e.into(),
+                        });
+                    }
+                    *self.connection.lock().await = None;
+                    let stale = !fresh && !e.is_timeout();
+                    if !(idempotent && stale && tries == 1) {
+                        return Err(StoreError::unavailable(REDIS, e));
                     }
                 }
             })
@@ -244,7 +258,11 @@ impl RedisCarts {
         let map: HashMap<i64, i64> = self
             .run(
                 DbOperation::command("HGETALL", "HGETALL cart:?"),
-                |mut c| async move { c.hgetall(key).await },
+                true,
+                |mut c| {
+                    let key = key.clone();
+                    async move { c.hgetall(key).await }
+                },
             )
             .await?;
         Ok(map
@@ -262,6 +280,7 @@ impl RedisCarts {
         let total: i64 = self
             .run(
                 DbOperation::command("HINCRBY", "HINCRBY cart:? ? ?"),
+                false,
                 |mut c| {
                     let k = k.clone();
                     async move { c.hincr(k, product_id, quantity).await }
@@ -269,16 +288,24 @@ impl RedisCarts {
             )
             .await?;
         if total > MAX_QUANTITY {
-            self.run(DbOperation::command("HSET", "HSET cart:? ? ?"), |mut c| {
-                let k = k.clone();
-                async move { c.hset::<_, _, _, ()>(k, product_id, MAX_QUANTITY).await }
-            })
+            self.run(
+                DbOperation::command("HSET", "HSET cart:? ? ?"),
+                true,
+                |mut c| {
+                    let k = k.clone();
+                    async move { c.hset::<_, _, _, ()>(k, product_id, MAX_QUANTITY).await }
+                },
+            )
             .await?;
         }
         let ttl = self.ttl.as_secs() as i64;
         self.run(
             DbOperation::command("EXPIRE", "EXPIRE cart:? ?"),
-            |mut c| async move { c.expire::<_, ()>(k, ttl).await },
+            true,
+            |mut c| {
+                let k = k.clone();
+                async move { c.expire::<_, ()>(k, ttl).await }
+            },
         )
         .await
     }
@@ -287,23 +314,27 @@ impl RedisCarts {
         let k = key(cart_id);
         self.run(
             DbOperation::command("HDEL", "HDEL cart:? ?"),
-            |mut c| async move { c.hdel::<_, _, ()>(k, product_id).await },
+            true,
+            |mut c| {
+                let k = k.clone();
+                async move { c.hdel::<_, _, ()>(k, product_id).await }
+            },
         )
         .await
     }
 
     async fn clear(&self, cart_id: &str) -> Result<(), StoreError> {
         let k = key(cart_id);
-        self.run(
-            DbOperation::command("DEL", "DEL cart:?"),
-            |mut c| async move { c.del::<_, ()>(k).await },
-        )
+        self.run(DbOperation::command("DEL", "DEL cart:?"), true, |mut c| {
+            let k = k.clone();
+            async move { c.del::<_, ()>(k).await }
+        })
         .await
     }
 
     /// PING without a span: probes are not traffic.
     async fn ping(&self) -> Result<(), StoreError> {
-        let mut c = self.connection().await?;
+        let (mut c, _) = self.connection().await?;
         let pong: redis::RedisResult<String> = redis::cmd("PING").query_async(&mut c).await;
         if let Err(e) = pong {
             *self.connection.lock().await = None;
