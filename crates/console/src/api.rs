@@ -15,6 +15,13 @@ fn lock(store: &Shared) -> std::sync::MutexGuard<'_, crate::store::Store> {
     store.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// The store as it is now, for an analysis that then runs without the ingest lock: the lock
+/// is held only to copy the pointers.
+async fn analyse<T>(store: &Shared, analysis: impl FnOnce(&crate::store::Store) -> T) -> T {
+    let snapshot = lock(store).snapshot();
+    analysis(&snapshot)
+}
+
 #[derive(Debug, Deserialize)]
 struct SummaryQuery {
     /// Seconds a trace must have been quiet before a missing parent counts as an orphan.
@@ -23,22 +30,22 @@ struct SummaryQuery {
 
 async fn summary(State(store): State<Shared>, Query(q): Query<SummaryQuery>) -> Response {
     let settle = (q.settle_s.unwrap_or(15.0).clamp(0.0, 3600.0) * 1e9) as u64;
-    Json(analysis::summary(&lock(&store), settle)).into_response()
+    Json(analyse(&store, move |s| analysis::summary(s, settle)).await).into_response()
 }
 
 async fn operations(State(store): State<Shared>, Query(f): Query<OperationFilter>) -> Response {
-    Json(analysis::operations(&lock(&store), &f)).into_response()
+    Json(analyse(&store, move |s| analysis::operations(s, &f)).await).into_response()
 }
 
 async fn traces(State(store): State<Shared>, Query(f): Query<TraceFilter>) -> Response {
-    Json(analysis::traces(&lock(&store), &f)).into_response()
+    Json(analyse(&store, move |s| analysis::traces(s, &f)).await).into_response()
 }
 
 async fn trace(State(store): State<Shared>, Path(id): Path<String>) -> Response {
     let Some(trace_id) = parse_hex::<16>(&id) else {
         return (StatusCode::BAD_REQUEST, Json(json!({"error": {"code": "invalid_trace_id", "message": "a trace id is 32 hex digits"}}))).into_response();
     };
-    let store = lock(&store);
+    let store = lock(&store).snapshot();
     let Some(t) = store.traces.get(&trace_id) else {
         return (StatusCode::NOT_FOUND, Json(json!({"error": {"code": "trace_not_found", "message": "no such trace in the store"}}))).into_response();
     };
@@ -64,7 +71,7 @@ async fn trace(State(store): State<Shared>, Path(id): Path<String>) -> Response 
         .logs
         .iter()
         .filter(|l| l.trace_id == Some(trace_id))
-        .cloned()
+        .map(|l| (**l).clone())
         .collect();
     Json(json!({ "summary": analysis::trace_summary(&trace_id, &t.spans), "spans": spans, "logs": logs })).into_response()
 }

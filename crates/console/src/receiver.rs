@@ -38,7 +38,7 @@ fn lock(store: &Shared) -> std::sync::MutexGuard<'_, Store> {
 }
 
 /// The largest body accepted, before and after decompression.
-const MAX_BODY: usize = 32 * 1024 * 1024;
+const MAX_BODY: usize = 16 * 1024 * 1024;
 
 fn decode<T: Message + Default + serde::de::DeserializeOwned>(
     headers: &HeaderMap,

@@ -1,5 +1,12 @@
 //! The bounded in-memory store: traces (oldest dropped first once the span or byte cap is
 //! reached, with a count of what was dropped), recent log records, and the metric names seen.
+//!
+//! Every kept byte is counted — names, attribute keys and values, log bodies, and the
+//! per-item overhead of the allocations and indexes that hold them — against one budget:
+//! logs get a quarter of it, traces the rest. Values are cut to a bounded length, so one huge
+//! record cannot blow the budget, and the table of interned strings is bounded and emptied
+//! when full (what is stored keeps its strings, counted with it). Traces and logs are shared
+//! (`Arc`), so [`Store::snapshot`] is cheap and the analysis runs without the ingest lock.
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -49,13 +56,53 @@ impl StoredSpan {
 
     fn bytes(&self) -> usize {
         std::mem::size_of::<Self>()
-            + self.name.len()
-            + self
-                .attributes
-                .iter()
-                .map(|(_, v)| 24 + v.len())
-                .sum::<usize>()
+            + ALLOCATION
+            + self.name.capacity()
+            + attributes_bytes(&self.attributes)
     }
+}
+
+/// What one heap allocation costs beyond its bytes (allocator header and rounding).
+const ALLOCATION: usize = 32;
+/// The share of `max_bytes` the stored data may take; the rest is the process's own.
+const DATA_SHARE_PERCENT: usize = 70;
+/// Resident memory per counted byte, as measured under a flood of small unique strings
+/// (`crates/console/tests/memory.rs`): the allocator's size classes and free lists.
+const RESIDENT_PER_COUNTED: (usize, usize) = (3, 2);
+
+/// `bytes` as the resident memory they hold.
+fn resident(bytes: usize) -> usize {
+    bytes / RESIDENT_PER_COUNTED.1 * RESIDENT_PER_COUNTED.0
+}
+/// The longest value kept: a span name, an attribute value.
+pub const MAX_VALUE_BYTES: usize = 4 * 1024;
+/// The longest attribute key kept.
+pub const MAX_KEY_BYTES: usize = 256;
+/// The longest log body kept.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+/// Interned strings (service names, attribute keys) kept for sharing; when the table is full
+/// it starts afresh.
+const MAX_INTERNED: usize = 10_000;
+
+/// `s` cut to at most `max` bytes, on a character boundary. A cut value is copied into an
+/// allocation of its own size and the large one freed whole: shrinking in place would leave
+/// the rest of a megabyte-sized block stranded between live ones.
+fn bounded(s: String, max: usize) -> String {
+    if s.len() <= max {
+        return s;
+    }
+    s[..floor_boundary(&s, max)].to_owned()
+}
+
+/// Keys are counted with every attribute that holds them (shared or not), so the count
+/// never depends on what the interning table still holds.
+fn attributes_bytes(attributes: &[(Arc<str>, String)]) -> usize {
+    ALLOCATION
+        + std::mem::size_of_val(attributes)
+        + attributes
+            .iter()
+            .map(|(k, v)| 2 * ALLOCATION + 16 + k.len() + v.capacity())
+            .sum::<usize>()
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -96,12 +143,29 @@ pub fn parse_hex<const N: usize>(s: &str) -> Option<[u8; N]> {
     Some(out)
 }
 
+impl StoredLog {
+    fn bytes(&self) -> usize {
+        resident(
+            std::mem::size_of::<Self>()
+                + 2 * ALLOCATION
+                + self.body.capacity()
+                + self.severity.capacity()
+                + attributes_bytes(&self.attributes),
+        )
+    }
+}
+
+#[derive(Clone)]
 pub struct Trace {
     pub spans: Vec<StoredSpan>,
     /// When the store last received a span of it, Unix ns.
     pub last_seen_ns: u64,
     bytes: usize,
 }
+
+/// What a trace costs beyond its spans: its map entry, its place in the eviction order, its
+/// span vector.
+const TRACE_OVERHEAD: usize = std::mem::size_of::<Trace>() + 64 + 16 + ALLOCATION;
 
 /// Caps of the store.
 #[derive(Debug, Clone, Copy)]
@@ -128,17 +192,22 @@ pub struct Counters {
     pub spans_dropped: u64,
     pub traces_stored: usize,
     pub traces_dropped: u64,
+    /// Bytes the stored traces take.
     pub bytes_stored: usize,
     pub logs_received: u64,
     pub logs_stored: usize,
+    /// Bytes the stored log records take.
+    #[serde(default)]
+    pub log_bytes_stored: usize,
     pub metric_points_received: u64,
 }
 
 pub struct Store {
     limits: Limits,
-    pub traces: HashMap<TraceId, Trace>,
+    pub traces: HashMap<TraceId, Arc<Trace>>,
     order: VecDeque<TraceId>,
-    pub logs: VecDeque<StoredLog>,
+    pub logs: VecDeque<Arc<StoredLog>>,
+    log_bytes: usize,
     /// (service, metric name) pairs seen.
     pub metrics: BTreeSet<(Arc<str>, String)>,
     counters: Counters,
@@ -152,6 +221,15 @@ pub fn now_ns() -> u64 {
         .unwrap_or_default()
 }
 
+/// An attribute's value as text, taking the decoded string rather than copying it (a huge
+/// value would otherwise exist twice).
+fn into_text(v: Option<AnyValue>) -> String {
+    match v.and_then(|v| v.value) {
+        Some(any_value::Value::StringValue(s)) => s,
+        other => value_text(&other.map(|value| AnyValue { value: Some(value) })),
+    }
+}
+
 fn value_text(v: &Option<AnyValue>) -> String {
     match v.as_ref().and_then(|v| v.value.as_ref()) {
         Some(any_value::Value::StringValue(s)) => s.clone(),
@@ -162,6 +240,18 @@ fn value_text(v: &Option<AnyValue>) -> String {
         Some(other) => format!("{other:?}"),
         None => String::new(),
     }
+}
+
+/// The largest index ≤ `max` that is a character boundary of `s`.
+fn floor_boundary(s: &str, max: usize) -> usize {
+    if s.len() <= max {
+        return s.len();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    end
 }
 
 fn service_of(attrs: &[KeyValue]) -> String {
@@ -179,6 +269,7 @@ impl Store {
             traces: HashMap::new(),
             order: VecDeque::new(),
             logs: VecDeque::new(),
+            log_bytes: 0,
             metrics: BTreeSet::new(),
             counters: Counters::default(),
             interned: HashSet::new(),
@@ -186,22 +277,57 @@ impl Store {
     }
 
     fn intern(&mut self, s: &str) -> Arc<str> {
+        let s = &s[..floor_boundary(s, MAX_KEY_BYTES)];
         if let Some(v) = self.interned.get(s) {
             return v.clone();
         }
         let v: Arc<str> = Arc::from(s);
-        if self.interned.len() < 100_000 {
-            self.interned.insert(v.clone());
+        if self.interned.len() >= MAX_INTERNED {
+            // A flood of unique keys: start afresh; stored data keeps (and counts) its own.
+            self.interned = HashSet::new();
         }
+        self.interned.insert(v.clone());
         v
     }
 
     pub fn counters(&self) -> Counters {
         Counters {
             logs_stored: self.logs.len(),
+            log_bytes_stored: self.log_bytes,
             traces_stored: self.traces.len(),
             ..self.counters.clone()
         }
+    }
+
+    /// A copy to analyse without holding the ingest lock: the traces and logs are shared,
+    /// so it costs a pointer per trace and per log record.
+    pub fn snapshot(&self) -> Store {
+        Store {
+            limits: self.limits,
+            traces: self.traces.clone(),
+            order: VecDeque::new(),
+            logs: self.logs.clone(),
+            log_bytes: self.log_bytes,
+            metrics: self.metrics.clone(),
+            counters: self.counters.clone(),
+            // The analysis neither interns nor evicts.
+            interned: HashSet::new(),
+        }
+    }
+
+    /// What the stored data may take: `max_bytes` less the room the process needs besides it
+    /// (its code and runtimes, requests being decoded, the allocator's free lists).
+    fn data_budget(&self) -> usize {
+        self.limits.max_bytes / 100 * DATA_SHARE_PERCENT
+    }
+
+    /// Traces get what logs do not: three quarters of the data budget.
+    fn span_budget(&self) -> usize {
+        self.data_budget() - self.log_budget()
+    }
+
+    fn log_budget(&self) -> usize {
+        self.data_budget() / 4
     }
 
     pub fn add_traces(&mut self, request: ExportTraceServiceRequest) {
@@ -227,18 +353,23 @@ impl Store {
                     let parent = SpanId::try_from(span.parent_span_id.as_slice())
                         .ok()
                         .filter(|p| *p != [0; 8]);
-                    let attributes = span
+                    let attributes: Vec<_> = span
                         .attributes
-                        .iter()
+                        .into_iter()
                         .take(128)
-                        .map(|kv| (self.intern(&kv.key), value_text(&kv.value)))
+                        .map(|kv| {
+                            (
+                                self.intern(&kv.key),
+                                bounded(into_text(kv.value), MAX_VALUE_BYTES),
+                            )
+                        })
                         .collect();
                     let stored = StoredSpan {
                         trace_id,
                         span_id,
                         parent,
                         service: service.clone(),
-                        name: span.name,
+                        name: bounded(span.name, MAX_VALUE_BYTES),
                         kind: span.kind,
                         start_ns: span.start_time_unix_nano,
                         end_ns: span.end_time_unix_nano,
@@ -246,15 +377,18 @@ impl Store {
                         error: span.status.as_ref().is_some_and(|s| s.code == 2),
                         attributes,
                     };
-                    let bytes = stored.bytes();
+                    let mut bytes = stored.bytes();
                     let trace = self.traces.entry(trace_id).or_insert_with(|| {
                         self.order.push_back(trace_id);
-                        Trace {
+                        bytes += TRACE_OVERHEAD;
+                        Arc::new(Trace {
                             spans: Vec::new(),
                             last_seen_ns: now,
                             bytes: 0,
-                        }
+                        })
                     });
+                    // Copied only if a snapshot still holds this trace.
+                    let trace = Arc::make_mut(trace);
                     trace.spans.push(stored);
                     trace.last_seen_ns = now;
                     trace.bytes += bytes;
@@ -269,7 +403,7 @@ impl Store {
     /// Drops the oldest traces until the store is within its caps again.
     fn evict(&mut self) {
         while self.counters.spans_stored > self.limits.max_spans
-            || self.counters.bytes_stored > self.limits.max_bytes
+            || self.counters.bytes_stored > self.span_budget()
         {
             let Some(oldest) = self.order.pop_front() else {
                 break;
@@ -297,23 +431,31 @@ impl Store {
                     self.counters.logs_received += 1;
                     let attributes = record
                         .attributes
-                        .iter()
+                        .into_iter()
                         .take(64)
-                        .map(|kv| (self.intern(&kv.key), value_text(&kv.value)))
+                        .map(|kv| {
+                            (
+                                self.intern(&kv.key),
+                                bounded(into_text(kv.value), MAX_VALUE_BYTES),
+                            )
+                        })
                         .collect();
-                    self.logs.push_back(StoredLog {
+                    let log = StoredLog {
                         time_ns: if record.time_unix_nano > 0 {
                             record.time_unix_nano
                         } else {
                             record.observed_time_unix_nano
                         },
                         service: service.clone(),
-                        severity: if record.severity_text.is_empty() {
-                            format!("{}", record.severity_number)
-                        } else {
-                            record.severity_text
-                        },
-                        body: value_text(&record.body),
+                        severity: bounded(
+                            if record.severity_text.is_empty() {
+                                format!("{}", record.severity_number)
+                            } else {
+                                record.severity_text
+                            },
+                            64,
+                        ),
+                        body: bounded(into_text(record.body), MAX_BODY_BYTES),
                         trace_id: TraceId::try_from(record.trace_id.as_slice())
                             .ok()
                             .filter(|t| *t != [0; 16]),
@@ -321,9 +463,16 @@ impl Store {
                             .ok()
                             .filter(|s| *s != [0; 8]),
                         attributes,
-                    });
-                    if self.logs.len() > self.limits.max_logs {
-                        self.logs.pop_front();
+                    };
+                    self.log_bytes += log.bytes();
+                    self.logs.push_back(Arc::new(log));
+                    while self.logs.len() > self.limits.max_logs
+                        || self.log_bytes > self.log_budget()
+                    {
+                        let Some(oldest) = self.logs.pop_front() else {
+                            break;
+                        };
+                        self.log_bytes = self.log_bytes.saturating_sub(oldest.bytes());
                     }
                 }
             }
@@ -343,7 +492,8 @@ impl Store {
                 for m in sm.metrics {
                     self.counters.metric_points_received += 1;
                     if self.metrics.len() < 10_000 {
-                        self.metrics.insert((service.clone(), m.name));
+                        self.metrics
+                            .insert((service.clone(), bounded(m.name, MAX_KEY_BYTES)));
                     }
                 }
             }
