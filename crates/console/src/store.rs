@@ -65,7 +65,7 @@ impl StoredSpan {
 /// What one heap allocation costs beyond its bytes (allocator header and rounding).
 const ALLOCATION: usize = 32;
 /// The share of `max_bytes` the stored data may take; the rest is the process's own.
-const DATA_SHARE_PERCENT: usize = 70;
+const DATA_SHARE_PERCENT: usize = 60;
 /// Resident memory per counted byte, as measured under a flood of small unique strings
 /// (`crates/console/tests/memory.rs`): the allocator's size classes and free lists.
 const RESIDENT_PER_COUNTED: (usize, usize) = (3, 2);

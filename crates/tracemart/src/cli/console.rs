@@ -59,7 +59,30 @@ pub struct Args {
     control_token: Option<String>,
 }
 
+/// glibc's malloc gives each thread an arena of its own and keeps what is freed in each: under
+/// a flood of large records the console's resident memory went to 1.6 × its budget. With one
+/// arena it stays within 1.3 ×. The variable is read when the process starts, so the console
+/// starts itself again with it (same process id, `exec`) unless it is set already.
+#[cfg(target_os = "linux")]
+fn one_malloc_arena() {
+    use std::os::unix::process::CommandExt as _;
+    if telemetry::Env::process().get("MALLOC_ARENA_MAX").is_some() {
+        return;
+    }
+    let Ok(me) = std::env::current_exe() else {
+        return;
+    };
+    let error = std::process::Command::new(me)
+        .args(std::env::args_os().skip(1))
+        .env("MALLOC_ARENA_MAX", "1")
+        .exec();
+    // Only reached when the exec failed: run as is.
+    eprintln!("tracemart console: could not restart with MALLOC_ARENA_MAX=1 ({error}); going on");
+}
+
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    #[cfg(target_os = "linux")]
+    one_malloc_arena();
     let running = console::start(args.console.config(args.host))?;
     running.connect(console::api::Targets {
         shop: args.shop_url.clone(),
