@@ -173,7 +173,9 @@ fn a_scenario_reaches_every_replica_within_two_seconds() {
         "{status}"
     );
 
-    // Leave nothing behind in the shared Redis.
+    // Leave nothing behind in the shared Redis: the replicas first, or they would put back
+    // the state they know.
+    drop(replicas);
     let client = redis::Client::open(redis_url()).expect("redis");
     let mut c = client.get_connection().expect("redis connection");
     let _: () = redis::cmd("DEL")
@@ -181,6 +183,5 @@ fn a_scenario_reaches_every_replica_within_two_seconds() {
         .arg(format!("{namespace}:scenarios:history"))
         .query(&mut c)
         .expect("cleanup");
-    drop(replicas);
     let _ = std::fs::remove_dir_all(dir);
 }

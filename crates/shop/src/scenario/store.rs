@@ -1,6 +1,7 @@
 //! Where the scenario state lives so that every service sees it: in the process for
 //! `tracemart up` without Redis, in Redis when one is configured (every replica of every
-//! service polls it every 500 ms and keeps its last known state while Redis is away).
+//! service polls it every 500 ms and keeps its last known state while Redis is away, and puts
+//! it back, with its history, when Redis comes back empty).
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -42,6 +43,22 @@ redis.call('LTRIM', KEYS[2], -tonumber(ARGV[2]), -1)
 return 1
 "#;
 
+/// KEYS: state, history. ARGV: the state, then the history records. Puts back what a Redis
+/// restart (or flush) lost: the state only where it is missing, the history only where it is
+/// missing. Returns 1 when the state was put back.
+const REPUBLISH: &str = r#"
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[1])
+if redis.call('EXISTS', KEYS[2]) == 0 then
+  for i = 2, #ARGV do
+    redis.call('RPUSH', KEYS[2], ARGV[i])
+  end
+end
+return 1
+"#;
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("the scenario store (Redis) is unavailable")]
@@ -72,6 +89,8 @@ struct RedisBackend {
     connection: tokio::sync::Mutex<Option<MultiplexedConnection>>,
     state_key: String,
     history_key: String,
+    /// The history as last read or written here, to put back after a Redis restart.
+    known_history: Mutex<Vec<Change>>,
 }
 
 impl ScenarioStore {
@@ -89,6 +108,7 @@ impl ScenarioStore {
             connection: tokio::sync::Mutex::new(None),
             state_key: format!("{namespace}:{STATE_KEY}"),
             history_key: format!("{namespace}:{HISTORY_KEY}"),
+            known_history: Mutex::default(),
         }))))
     }
 
@@ -145,9 +165,11 @@ impl ScenarioStore {
         }
     }
 
-    /// Re-reads the shared state (Redis); the last known one stays when Redis is away.
+    /// Re-reads the shared state (Redis); the last known one stays when Redis is away. A
+    /// state that is gone although one was known (Redis restarted empty, or was flushed) is
+    /// put back, with its history: a change always writes the state, so only a loss removes it.
     pub async fn refresh(&self) -> Result<Arc<State>, StoreError> {
-        if let Backend::Redis(_) = &self.inner.backend {
+        if let Backend::Redis(r) = &self.inner.backend {
             let mut c = self.connection().await?;
             let raw: Option<String> = match c.get(self.keys().0).await {
                 Ok(v) => v,
@@ -158,17 +180,83 @@ impl ScenarioStore {
             };
             let state = match raw {
                 Some(json) => serde_json::from_str(&json).map_err(StoreError::Corrupt)?,
+                None if self.current().version > 0 => {
+                    self.republish().await?;
+                    return Ok(self.current());
+                }
                 None => State::default(),
             };
-            self.inner.latest.send_if_modified(|s| {
+            let moved = self.inner.latest.send_if_modified(|s| {
                 let changed = **s != state;
                 if changed {
                     *s = Arc::new(state);
                 }
                 changed
             });
+            if moved {
+                // Changes are rare: the history is read again only when the state moved.
+                let history = self.recorded_history(&mut c).await?;
+                *r.known_history.lock().unwrap_or_else(|e| e.into_inner()) = history;
+            }
         }
         Ok(self.current())
+    }
+
+    /// Puts the last known state and history back into a Redis that lost them.
+    async fn republish(&self) -> Result<(), StoreError> {
+        let Backend::Redis(r) = &self.inner.backend else {
+            return Ok(());
+        };
+        let state = self.current();
+        let history = r
+            .known_history
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let mut c = self.connection().await?;
+        let (state_key, history_key) = self.keys();
+        let mut call = redis::cmd("EVAL");
+        call.arg(REPUBLISH)
+            .arg(2)
+            .arg(state_key)
+            .arg(history_key)
+            .arg(serde_json::to_string(&*state).map_err(StoreError::Corrupt)?);
+        for change in &history {
+            call.arg(serde_json::to_string(change).map_err(StoreError::Corrupt)?);
+        }
+        match call.query_async::<i64>(&mut c).await {
+            Ok(1) => {
+                tracing::warn!(
+                    version = state.version,
+                    active = state.active.len(),
+                    history = history.len(),
+                    "the scenario store lost its state (Redis restarted?); put back the last known one"
+                );
+                Ok(())
+            }
+            Ok(_) => Ok(()),
+            Err(e) => {
+                self.forget_connection().await;
+                Err(StoreError::Unavailable(e))
+            }
+        }
+    }
+
+    async fn recorded_history(
+        &self,
+        c: &mut MultiplexedConnection,
+    ) -> Result<Vec<Change>, StoreError> {
+        let raw: Vec<String> = match c.lrange(self.keys().1, 0, -1).await {
+            Ok(v) => v,
+            Err(e) => {
+                self.forget_connection().await;
+                return Err(StoreError::Unavailable(e));
+            }
+        };
+        raw.iter()
+            .map(|r| serde_json::from_str(r))
+            .collect::<Result<_, _>>()
+            .map_err(StoreError::Corrupt)
     }
 
     /// Applies a command and records what changed.
@@ -199,6 +287,12 @@ impl ScenarioStore {
                     }
                     if self.compare_and_set(old.version, &next, &changes).await? {
                         self.inner.latest.send_replace(Arc::new(next));
+                        if let Backend::Redis(r) = &self.inner.backend {
+                            r.known_history
+                                .lock()
+                                .unwrap_or_else(|e| e.into_inner())
+                                .extend(changes.iter().cloned());
+                        }
                         return Ok((self.current(), changes));
                     }
                 }
@@ -244,17 +338,7 @@ impl ScenarioStore {
             Backend::Local(history) => history.lock().unwrap_or_else(|e| e.into_inner()).clone(),
             Backend::Redis(_) => {
                 let mut c = self.connection().await?;
-                let raw: Vec<String> = match c.lrange(self.keys().1, 0, -1).await {
-                    Ok(v) => v,
-                    Err(e) => {
-                        self.forget_connection().await;
-                        return Err(StoreError::Unavailable(e));
-                    }
-                };
-                raw.iter()
-                    .map(|r| serde_json::from_str(r))
-                    .collect::<Result<_, _>>()
-                    .map_err(StoreError::Corrupt)?
+                self.recorded_history(&mut c).await?
             }
         };
         Ok(with_schedule(&recorded, now_ms()))

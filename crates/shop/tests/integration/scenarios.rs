@@ -992,3 +992,75 @@ async fn simultaneous_changes_from_several_replicas_are_all_kept() {
         .await
         .expect("cleanup");
 }
+
+/// Redis restarts empty (or is flushed): the processes that know the scenarios put the state
+/// and its history back, so a fault stays on and its ground truth is kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scenarios_survive_a_redis_restart() {
+    use shop::scenario::{Activation, Command, Scenario, ScenarioStore};
+    let namespace = format!("tracemart-test-{}", uuid::Uuid::new_v4().simple());
+    let replica = ScenarioStore::redis(&redis_url(), &namespace).expect("store");
+    let other = ScenarioStore::redis(&redis_url(), &namespace).expect("store");
+    let activation = Activation {
+        scenario: Scenario::PaymentFailure,
+        target: Scenario::PaymentFailure.definition().target,
+        level: Some(2),
+        speed: 1.0,
+        started_at_ms: shop::scenario::state::now_ms(),
+        seed: None,
+        mark_faults: false,
+        graceful: false,
+    };
+    replica
+        .apply(Command::Set(activation))
+        .await
+        .expect("applied");
+    assert_eq!(other.refresh().await.expect("state").active.len(), 1);
+
+    // The restart: both keys gone.
+    let client = redis::Client::open(redis_url()).expect("redis");
+    let mut c = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("redis connection");
+    let keys = [
+        format!("{namespace}:scenarios:state"),
+        format!("{namespace}:scenarios:history"),
+    ];
+    let _: () = redis::cmd("DEL")
+        .arg(&keys[0])
+        .arg(&keys[1])
+        .query_async(&mut c)
+        .await
+        .expect("flush");
+
+    // The next poll of a process that knew the state puts it back.
+    let state = other.refresh().await.expect("state");
+    assert_eq!(state.active.len(), 1, "the scenario is still on");
+    let fresh = ScenarioStore::redis(&redis_url(), &namespace).expect("store");
+    let seen = fresh.refresh().await.expect("state");
+    assert_eq!(
+        seen.active.len(),
+        1,
+        "a process that starts now sees it too"
+    );
+    assert_eq!(seen.active[0].scenario, Scenario::PaymentFailure);
+    let history = fresh.history().await.expect("history");
+    assert!(
+        history
+            .iter()
+            .any(|h| h.scenario == Scenario::PaymentFailure),
+        "its ground truth is back: {history:?}"
+    );
+    // A switch-off is a change, not a loss: nothing comes back.
+    fresh.apply(Command::Clear(None)).await.expect("cleared");
+    assert!(other.refresh().await.expect("state").active.is_empty());
+    assert!(replica.refresh().await.expect("state").active.is_empty());
+
+    let _: () = redis::cmd("DEL")
+        .arg(&keys[0])
+        .arg(&keys[1])
+        .query_async(&mut c)
+        .await
+        .expect("cleanup");
+}
