@@ -53,6 +53,7 @@ RUN_AS = 65532
 PART_OF = "tracemart"
 CONFIG_MAP = "tracemart-config"
 POSTGRES_SECRET = "tracemart-postgres"
+REDIS_SECRET = "tracemart-redis"
 # Optional: when it exists, the scenario control API of every service requires this token.
 CONTROL_SECRET = "tracemart-control"
 
@@ -165,6 +166,13 @@ def deployment(svc: dict, services: list) -> dict:
             },
         }
     ]
+    # Every service shares the live scenario state through Redis (the cart keeps carts there).
+    env.append(
+        {
+            "name": "REDIS_URL",
+            "valueFrom": {"secretKeyRef": {"name": REDIS_SECRET, "key": "REDIS_URL"}},
+        }
+    )
     if "postgresql" in svc["stores"]:
         env.append(
             {

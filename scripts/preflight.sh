@@ -113,6 +113,10 @@ make_secret() {
       create_secret "$name" "POSTGRES_PASSWORD=$password" \
         "DATABASE_URL=postgres://tracemart:$password@postgres:5432/tracemart"
       ;;
+    tracemart-redis)
+      password=$(random_password)
+      create_secret "$name" "REDIS_PASSWORD=$password" "REDIS_URL=redis://:$password@redis:6379/0"
+      ;;
     coralogix-keys)
       [[ -n ${CORALOGIX_PRIVATE_KEY:-} ]] ||
         die "Secret coralogix-keys is missing and CORALOGIX_PRIVATE_KEY is not set" \

@@ -8,6 +8,7 @@ mod support;
 mod bad_input;
 mod console;
 mod end_to_end;
+mod fuzz;
 mod inventory;
 mod loadgen;
 mod outage;
