@@ -464,3 +464,131 @@ async fn the_first_cart_request_after_a_redis_restart_succeeds() {
     shop.stop().await;
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// Checkouts keep coming while PostgreSQL and then Redis are away for 20 s each: every
+/// checkout that succeeded has exactly one order, none is doubled, and once reconciled every
+/// charge has its order or its refund. Prints the figures:
+/// `cargo nextest run -p shop --test integration outages_under_load --no-capture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outages_under_load_lose_and_double_no_order() {
+    let db = TestDatabase::create().await;
+    let mut pg = Proxy::start(target(&db.url, 5432)).await;
+    let mut redis = Proxy::start(target(&redis_url(), 6379)).await;
+    let proxied = {
+        let mut u = reqwest::Url::parse(&db.url).expect("url");
+        u.set_port(Some(pg.addr.port())).expect("port");
+        u.to_string()
+    };
+    let mut config = test_config(
+        Database::Postgres { url: proxied },
+        Some(format!("redis://{}/0", redis.addr)),
+    );
+    config.reconcile_after = Duration::from_secs(2);
+    let shop = TestShop::start(config);
+    for s in [
+        ServiceName::ProductCatalog,
+        ServiceName::Checkout,
+        ServiceName::Payment,
+        ServiceName::Cart,
+    ] {
+        shop.wait_ready(s).await;
+    }
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let shopper = |n: usize| {
+        let (shop, stop) = (&shop, stop.clone());
+        async move {
+            let mut outcomes = Vec::new();
+            let mut i = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                i += 1;
+                let cart = format!("load-{n}-{i}");
+                let added = shop
+                    .send_json(
+                        reqwest::Method::POST,
+                        ServiceName::Frontend,
+                        &format!("/api/cart/{cart}/items"),
+                        &serde_json::json!({"product_id": 1 + (n + i) % 8, "quantity": 1}),
+                    )
+                    .await;
+                if added.0 != 201 {
+                    outcomes.push(added.0);
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    continue;
+                }
+                let r = shop
+                    .http
+                    .post(shop.url(ServiceName::Frontend, "/api/checkout"))
+                    .json(&serde_json::json!({"cart_id": cart, "card": card("4242424242424242")}))
+                    .send()
+                    .await
+                    .expect("an answer");
+                outcomes.push(r.status().as_u16());
+            }
+            outcomes
+        }
+    };
+    let outages = async {
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        pg.cut().await;
+        tokio::time::sleep(Duration::from_secs(20)).await;
+        pg.restore().await;
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        redis.cut().await;
+        tokio::time::sleep(Duration::from_secs(20)).await;
+        redis.restore().await;
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    };
+    let (outcomes, ()) = tokio::join!(futures::future::join_all((0..4).map(shopper)), outages);
+    let outcomes: Vec<u16> = outcomes.into_iter().flatten().collect();
+    let succeeded = outcomes.iter().filter(|s| **s == 201).count();
+
+    let mut conn = db.connect().await;
+    eventually("every charge settled", Duration::from_secs(40), || async {
+        let mut conn = db.connect().await;
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM payments WHERE settled = 0")
+            .fetch_one(&mut conn)
+            .await
+            .expect("count");
+        (n == 0).then_some(())
+    })
+    .await;
+    let (placed,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM orders WHERE status = 'placed'")
+        .fetch_one(&mut conn)
+        .await
+        .expect("orders");
+    let (charged,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM payments WHERE status = 'charged'")
+            .fetch_one(&mut conn)
+            .await
+            .expect("charges");
+    let (refunded,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM payments WHERE status = 'refunded'")
+            .fetch_one(&mut conn)
+            .await
+            .expect("refunds");
+    let (doubled,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM (SELECT payment_transaction_id FROM orders \
+         GROUP BY payment_transaction_id HAVING COUNT(*) > 1) d",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .expect("doubles");
+    eprintln!(
+        "under 20 s PostgreSQL and Redis outages: {} requests, {succeeded} checkouts succeeded, \
+         {placed} orders, {charged} charges standing, {refunded} refunded, {doubled} doubled",
+        outcomes.len()
+    );
+    assert!(succeeded > 0, "checkouts succeeded around the outages");
+    assert_eq!(
+        placed as usize, succeeded,
+        "every successful checkout has its order, and only those"
+    );
+    assert_eq!(charged, placed, "every standing charge has its order");
+    assert_eq!(doubled, 0, "no charge pays for two orders");
+    drop(conn);
+    shop.stop().await;
+    pg.cut().await;
+    redis.cut().await;
+    db.drop_now().await;
+}
