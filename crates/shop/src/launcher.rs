@@ -386,7 +386,9 @@ fn run_service(
                 };
                 let _ = built.send((service, Ok(())));
                 tracing::info!(address = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(), "{service} listening");
-                shared.faults.register_metrics(shared.telemetry.meter());
+                if shared.telemetry.metrics_read() {
+                    shared.faults.register_metrics(shared.telemetry.meter());
+                }
                 tokio::spawn(shared.faults.clone().watch(shared.shutdown.clone()));
                 let background = std::mem::take(&mut service_built.background);
                 for task in background {

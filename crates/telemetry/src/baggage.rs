@@ -102,4 +102,9 @@ impl LogProcessor for BaggageLogAttributes {
     fn force_flush(&self) -> OTelSdkResult {
         Ok(())
     }
+
+    /// Nothing to release: it only adds attributes (and so the SDK warns of nothing).
+    fn shutdown_with_timeout(&self, _timeout: std::time::Duration) -> OTelSdkResult {
+        Ok(())
+    }
 }

@@ -181,6 +181,11 @@ impl TelemetryHub {
         #[cfg(feature = "test-util")]
         let memory = self.memory.as_ref().map(|m| m.exporters_for(&service_name));
         let enabled = !s.disabled;
+        #[cfg(feature = "test-util")]
+        let in_memory = memory.is_some();
+        #[cfg(not(feature = "test-util"))]
+        let in_memory = false;
+        let metrics_read = enabled && (in_memory || s.metrics.is_some() || !self.extra.is_empty());
 
         let mut traces = SdkTracerProvider::builder()
             .with_resource(resource.clone())
@@ -255,6 +260,8 @@ impl TelemetryHub {
         let text = (self.log_format == LogFormat::Text).then(|| {
             tracing_subscriber::fmt::layer()
                 .with_target(false)
+                // Colours only for a terminal: a file or a pipe gets plain text.
+                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
                 .event_format(crate::stdout::ServicePrefixed::new(prefix))
                 .with_filter(stdout_filter())
         });
@@ -301,6 +308,7 @@ impl TelemetryHub {
                 http_server_duration,
                 http_client_duration,
                 db_duration,
+                metrics_read,
             }),
         })
     }
@@ -420,6 +428,8 @@ struct Inner {
     http_server_duration: Histogram<f64>,
     http_client_duration: Histogram<f64>,
     db_duration: Histogram<f64>,
+    /// Whether any reader collects metrics (an exporter, the console, a test sink).
+    metrics_read: bool,
 }
 
 /// The telemetry of one service: cheap to clone, shared by its server, clients and stores.
@@ -468,6 +478,12 @@ impl ServiceTelemetry {
         let _ = self.inner.tracer_provider.force_flush();
         let _ = self.inner.logger_provider.force_flush();
         let _ = self.inner.meter_provider.force_flush();
+    }
+
+    /// Whether metrics leave this service at all: observable instruments are registered only
+    /// then (the SDK reports an error for each one a meter without readers is asked for).
+    pub fn metrics_read(&self) -> bool {
+        self.inner.metrics_read
     }
 
     /// Flushes and stops the providers, each within `timeout`. Blocks, like

@@ -12,7 +12,7 @@ use super::options::{
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The service to run: load-generator, frontend, cart, product-catalog, checkout, payment.
+    /// The service to run (`tracemart services` lists them all).
     #[arg(value_parser = parse_service)]
     service: ServiceName,
     #[command(flatten)]
