@@ -603,3 +603,32 @@ fn validate_can_listen_as_an_otlp_endpoint_itself() {
         "the span it heard is counted: {traffic}"
     );
 }
+
+#[test]
+fn a_misspelt_scenario_gets_a_suggestion_and_a_bad_variable_is_named() {
+    let out = Command::new(env!("CARGO_BIN_EXE_tracemart"))
+        .args(["scenario", "set", "blackfridy"])
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("a similar value exists: 'blackfriday'"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("payment-failure"),
+        "the names are listed: {stderr}"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_tracemart"))
+        .args(["up", "--no-console"])
+        .env("LOAD_RATE", "abc")
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("LOAD_RATE"),
+        "the variable is named: {stderr}"
+    );
+}

@@ -30,7 +30,8 @@ pub struct RunOptions {
         long,
         env = "LOAD_RATE",
         default_value_t = 2.0,
-        value_name = "JOURNEYS_PER_SECOND"
+        value_name = "JOURNEYS_PER_SECOND",
+        value_parser = journeys_per_second
     )]
     pub load_rate: f64,
     /// Do not start generating load by itself (start it with POST :8010/start).
@@ -108,7 +109,7 @@ impl RunOptions {
             anyhow::bail!("--payment-decline-rate must be between 0 and 1");
         }
         if !(self.load_rate > 0.0 && self.load_rate <= shop::api::load_generator::model::MAX_RATE) {
-            anyhow::bail!("--load-rate must be above 0 and at most 1000");
+            anyhow::bail!("--load-rate / LOAD_RATE must be above 0 and at most 1000");
         }
         let mut config = ShopConfig::new(database, self.stores.redis.clone());
         for service in ServiceName::ALL {
@@ -142,6 +143,13 @@ impl RunOptions {
         }
         Ok(config)
     }
+}
+
+/// `--load-rate` / `LOAD_RATE`: the error names both, as the value may come from either.
+fn journeys_per_second(v: &str) -> Result<f64, String> {
+    v.trim().parse::<f64>().map_err(|_| {
+        format!("{v:?} is not a number of journeys per second (--load-rate / LOAD_RATE)")
+    })
 }
 
 /// `DEMO_START_TIMESTAMP`: Unix seconds (as the original used) or RFC 3339.

@@ -32,6 +32,11 @@ pub struct Args {
     json: bool,
 }
 
+/// The catalogue's names: listed in `--help`, and a misspelt one gets "a similar value exists".
+fn scenario_names() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(shop::scenario::Scenario::ALL.map(|s| s.as_str()))
+}
+
 #[derive(Debug, clap::Subcommand)]
 enum Command {
     /// The scenarios there are.
@@ -40,6 +45,8 @@ enum Command {
     Status,
     /// Switch a scenario on, or change it.
     Set {
+        /// The scenario (a misspelt one gets a suggestion).
+        #[arg(value_parser = scenario_names())]
         name: String,
         /// 1–5; for blackfriday a schedule step 0–5 to hold instead of following the schedule.
         #[arg(long)]
@@ -64,7 +71,10 @@ enum Command {
         restart: bool,
     },
     /// Switch one scenario off, or all of them.
-    Clear { name: Option<String> },
+    Clear {
+        #[arg(value_parser = scenario_names())]
+        name: Option<String>,
+    },
     /// Every change so far (the ground truth), oldest first.
     History,
 }
