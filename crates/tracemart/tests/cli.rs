@@ -425,6 +425,8 @@ fn load_runs_journeys_through_a_running_shop_and_passes() {
             "--seed",
             "3",
         ])
+        // Nothing listens there: its spans would go nowhere.
+        .env("TRACEMART_CONSOLE_OTLP", "http://127.0.0.1:9")
         .output()
         .expect("run load");
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -438,6 +440,28 @@ fn load_runs_journeys_through_a_running_shop_and_passes() {
         );
     }
     assert!(stdout.contains("p95 ms"), "{stdout}");
+    // No OTEL_* and no console where it looked: it says so, and sends no trace context.
+    assert!(stderr.contains("spans: none"), "{stderr}");
+
+    // Pointed at the shop's console, its spans go there.
+    let console_otlp = format!("http://127.0.0.1:{}", shop.env("TRACEMART_OTLP_HTTP_PORT"));
+    let out = Command::new(env!("CARGO_BIN_EXE_tracemart"))
+        .args([
+            "load",
+            "--target",
+            &frontend,
+            "--rate",
+            "20",
+            "--duration",
+            "2s",
+        ])
+        .args(["--think-time", "0..10ms", "--seed", "4"])
+        .env("TRACEMART_CONSOLE_OTLP", &console_otlp)
+        .output()
+        .expect("run load");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("spans: to the console"), "{stderr}");
     let _ = shop.terminate();
 }
 

@@ -69,6 +69,14 @@ pub struct Args {
     /// Do not create the generator's own spans.
     #[arg(long)]
     no_spans: bool,
+    /// Where a local console receives OTLP/HTTP: the journeys' spans go there when no
+    /// `OTEL_*` exporter is set and it answers.
+    #[arg(
+        long,
+        env = "TRACEMART_CONSOLE_OTLP",
+        default_value = "http://127.0.0.1:4318"
+    )]
+    console_otlp: String,
     /// Worker threads (default: one per core).
     #[arg(long)]
     workers: Option<usize>,
@@ -163,19 +171,55 @@ impl Args {
     }
 }
 
+/// Whether something listens at `url` (a console's OTLP/HTTP receiver).
+fn answers(url: &str) -> bool {
+    let Ok(u) = reqwest::Url::parse(url) else {
+        return false;
+    };
+    let Some(addr) = u
+        .socket_addrs(|| Some(4318))
+        .ok()
+        .and_then(|a| a.into_iter().next())
+    else {
+        return false;
+    };
+    std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(300)).is_ok()
+}
+
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let (plan, bound) = args.plan()?;
-    let settings = if args.no_spans {
+    let settings =
+        Settings::from_env(&Env::process()).context("invalid OpenTelemetry configuration")?;
+    // The journeys' spans go to OTEL_*, or else to a local console; when they would go
+    // nowhere none are made, so no request carries the context of a span no backend has
+    // (every frontend span would be an orphan).
+    let console = (!args.no_spans && settings.traces.is_none() && answers(&args.console_otlp))
+        .then(|| args.console_otlp.trim_end_matches('/').to_owned());
+    let no_spans = args.no_spans || (settings.traces.is_none() && console.is_none());
+    if !args.json {
+        match (&console, no_spans) {
+            (_, true) if !args.no_spans => eprintln!(
+                "spans: none (no OTEL_* exporter and no console at {}): requests carry no trace context",
+                args.console_otlp
+            ),
+            (Some(c), false) => eprintln!("spans: to the console at {c}"),
+            _ => {}
+        }
+    }
+    let settings = if no_spans {
         Settings {
             disabled: true,
             ..Settings::default()
         }
     } else {
-        Settings::from_env(&Env::process()).context("invalid OpenTelemetry configuration")?
+        settings
     };
-    let hub = TelemetryHub::new(settings, LogFormat::Off)?;
+    let mut hub = TelemetryHub::new(settings, LogFormat::Off)?;
+    if let Some(c) = &console {
+        hub = hub.with_extra_otlp_http(c);
+    }
     let telemetry = hub.service(shop::ServiceName::LoadGenerator.as_str())?;
-    let dispatch = if args.no_spans {
+    let dispatch = if no_spans {
         tracing::Dispatch::none()
     } else {
         telemetry.dispatch().clone()
