@@ -17,7 +17,7 @@ fn lock(store: &Shared) -> std::sync::MutexGuard<'_, crate::store::Store> {
 
 /// The store as it is now, for an analysis that then runs without the ingest lock: the lock
 /// is held only to copy the pointers.
-async fn analyse<T>(store: &Shared, analysis: impl FnOnce(&crate::store::Store) -> T) -> T {
+fn analyse<T>(store: &Shared, analysis: impl FnOnce(&crate::store::Store) -> T) -> T {
     let snapshot = lock(store).snapshot();
     analysis(&snapshot)
 }
@@ -30,15 +30,15 @@ struct SummaryQuery {
 
 async fn summary(State(store): State<Shared>, Query(q): Query<SummaryQuery>) -> Response {
     let settle = (q.settle_s.unwrap_or(15.0).clamp(0.0, 3600.0) * 1e9) as u64;
-    Json(analyse(&store, move |s| analysis::summary(s, settle)).await).into_response()
+    Json(analyse(&store, |s| analysis::summary(s, settle))).into_response()
 }
 
 async fn operations(State(store): State<Shared>, Query(f): Query<OperationFilter>) -> Response {
-    Json(analyse(&store, move |s| analysis::operations(s, &f)).await).into_response()
+    Json(analyse(&store, |s| analysis::operations(s, &f))).into_response()
 }
 
 async fn traces(State(store): State<Shared>, Query(f): Query<TraceFilter>) -> Response {
-    Json(analyse(&store, move |s| analysis::traces(s, &f)).await).into_response()
+    Json(analyse(&store, |s| analysis::traces(s, &f))).into_response()
 }
 
 async fn trace(State(store): State<Shared>, Path(id): Path<String>) -> Response {

@@ -113,6 +113,18 @@ fn resident(pid: u32) -> (usize, usize) {
     (field("VmRSS:"), field("VmHWM:"))
 }
 
+/// One OTLP/HTTP protobuf export, which must be accepted.
+async fn send(http: &reqwest::Client, otlp: &str, path: &str, body: Vec<u8>) {
+    let r = http
+        .post(format!("{otlp}{path}"))
+        .header("content-type", "application/x-protobuf")
+        .body(body)
+        .send()
+        .await
+        .expect("the receiver answers");
+    assert!(r.status().is_success(), "{path}: {}", r.status());
+}
+
 /// `tracemart console` on free ports, stopped on drop.
 struct Console {
     child: std::process::Child,
@@ -192,24 +204,17 @@ async fn a_flood_of_huge_logs_and_unique_keys_stays_within_the_cap() {
         })
     };
 
-    let send = |path: &'static str, body: Vec<u8>| {
-        let (http, otlp) = (http.clone(), otlp.clone());
-        async move {
-            let r = http
-                .post(format!("{otlp}{path}"))
-                .header("content-type", "application/x-protobuf")
-                .body(body)
-                .send()
-                .await
-                .expect("the receiver answers");
-            assert!(r.status().is_success(), "{path}: {}", r.status());
-        }
-    };
     let mut peak = 0;
     for round in 0..75 {
         // 4 MiB of logs, 500 spans with 4,000 new keys.
-        send("/v1/logs", huge_logs(4, round * 4)).await;
-        send("/v1/traces", unique_key_spans(500, round * 500)).await;
+        send(&http, &otlp, "/v1/logs", huge_logs(4, round * 4)).await;
+        send(
+            &http,
+            &otlp,
+            "/v1/traces",
+            unique_key_spans(500, round * 500),
+        )
+        .await;
         peak = peak.max(resident(pid).0);
     }
     let stats: serde_json::Value = http
@@ -253,14 +258,7 @@ async fn ingest_flows_while_the_summary_is_computed() {
     for round in 0..40 {
         let body =
             console::bench::batch(round * 1_000_000, 5_000, &["frontend", "cart", "checkout"]);
-        let r = http
-            .post(format!("{otlp}/v1/traces"))
-            .header("content-type", "application/x-protobuf")
-            .body(body)
-            .send()
-            .await
-            .expect("ingest");
-        assert!(r.status().is_success());
+        send(&http, &otlp, "/v1/traces", body).await;
     }
     let summaries = {
         let (http, api) = (http.clone(), api.clone());
@@ -279,14 +277,7 @@ async fn ingest_flows_while_the_summary_is_computed() {
     let mut stored_before = None;
     for round in 40..60 {
         let body = console::bench::batch(round * 1_000_000, 500, &["frontend"]);
-        let r = http
-            .post(format!("{otlp}/v1/traces"))
-            .header("content-type", "application/x-protobuf")
-            .body(body)
-            .send()
-            .await
-            .expect("ingest");
-        assert!(r.status().is_success());
+        send(&http, &otlp, "/v1/traces", body).await;
         let stats: serde_json::Value = http
             .get(format!("{api}/api/stats"))
             .send()

@@ -157,8 +157,14 @@ async fn checkout_is_one_connected_trace_across_eleven_services() {
         "the server span is the client span's child"
     );
 
-    // PostgreSQL spans under product-catalog and checkout, Redis spans under cart.
-    for service in ["product-catalog", "recommendation", "checkout", "inventory"] {
+    // PostgreSQL spans under the services with a database, Redis spans under cart.
+    for service in [
+        "product-catalog",
+        "recommendation",
+        "checkout",
+        "inventory",
+        "payment",
+    ] {
         let pg: Vec<_> = trace
             .iter()
             .filter(|s| {
@@ -182,6 +188,18 @@ async fn checkout_is_one_connected_trace_across_eleven_services() {
         trace
             .iter()
             .any(|s| s.service == "checkout" && s.name() == "INSERT orders")
+    );
+    // The saga: the charge is kept, and checkout verifies it with payment before the order.
+    assert!(
+        trace
+            .iter()
+            .any(|s| s.service == "payment" && s.name() == "INSERT payments")
+    );
+    assert!(
+        trace.iter().any(|s| s.service == "checkout"
+            && *s.kind() == SpanKind::Client
+            && s.name() == "GET /charges/{transaction_id}"),
+        "checkout verifies the charge"
     );
     assert!(
         trace

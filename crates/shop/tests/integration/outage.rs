@@ -38,6 +38,26 @@ async fn assert_not_ready(shop: &TestShop, service: ServiceName, reason: &str) {
     );
 }
 
+/// `url` (a PostgreSQL URL) through `proxy`.
+fn through(url: &str, proxy: &Proxy) -> String {
+    let mut u = reqwest::Url::parse(url).expect("url");
+    u.set_port(Some(proxy.addr.port())).expect("port");
+    u.to_string()
+}
+
+/// Waits until checkout's reconciliation has settled every charge of `db`.
+async fn every_charge_settled(db: &TestDatabase) {
+    eventually("every charge settled", Duration::from_secs(40), || async {
+        let mut conn = db.connect().await;
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM payments WHERE settled = 0")
+            .fetch_one(&mut conn)
+            .await
+            .expect("count");
+        (n == 0).then_some(())
+    })
+    .await;
+}
+
 /// Sends a request and checks it fails with 503 quickly.
 async fn assert_fails_fast(
     shop: &TestShop,
@@ -67,11 +87,7 @@ async fn assert_fails_fast(
 async fn postgres_outage_degrades_and_recovers() {
     let db = TestDatabase::create().await;
     let mut proxy = Proxy::start(target(&db.url, 5432)).await;
-    let proxied = {
-        let mut u = reqwest::Url::parse(&db.url).expect("url");
-        u.set_port(Some(proxy.addr.port())).expect("port");
-        u.to_string()
-    };
+    let proxied = through(&db.url, &proxy);
     // The database is down before the shop starts: the shop starts anyway.
     proxy.cut().await;
     let shop = TestShop::start(test_config(Database::Postgres { url: proxied }, None));
@@ -250,11 +266,7 @@ async fn redis_outage_degrades_the_cart_only_and_recovers() {
 async fn a_stalled_database_never_leaves_a_charge_without_its_order() {
     let db = TestDatabase::create().await;
     let proxy = Proxy::start(target(&db.url, 5432)).await;
-    let proxied = {
-        let mut u = reqwest::Url::parse(&db.url).expect("url");
-        u.set_port(Some(proxy.addr.port())).expect("port");
-        u.to_string()
-    };
+    let proxied = through(&db.url, &proxy);
     let mut config = test_config(Database::Postgres { url: proxied }, None);
     // A short deadline and a quick reconciliation keep the test short; the logic is the same.
     config.request_timeout = Duration::from_secs(3);
@@ -352,19 +364,8 @@ async fn a_stalled_database_never_leaves_a_charge_without_its_order() {
     }
 
     // The reconciliation settles every charge.
+    every_charge_settled(&db).await;
     let mut conn = db.connect().await;
-    let unsettled = || async {
-        let mut conn = db.connect().await;
-        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM payments WHERE settled = 0")
-            .fetch_one(&mut conn)
-            .await
-            .expect("count");
-        n
-    };
-    eventually("every charge settled", Duration::from_secs(40), || async {
-        (unsettled().await == 0).then_some(())
-    })
-    .await;
     let payments: Vec<(String, String, Option<String>)> =
         sqlx::query_as("SELECT transaction_id, status, idempotency_key FROM payments")
             .fetch_all(&mut conn)
@@ -474,11 +475,7 @@ async fn outages_under_load_lose_and_double_no_order() {
     let db = TestDatabase::create().await;
     let mut pg = Proxy::start(target(&db.url, 5432)).await;
     let mut redis = Proxy::start(target(&redis_url(), 6379)).await;
-    let proxied = {
-        let mut u = reqwest::Url::parse(&db.url).expect("url");
-        u.set_port(Some(pg.addr.port())).expect("port");
-        u.to_string()
-    };
+    let proxied = through(&db.url, &pg);
     let mut config = test_config(
         Database::Postgres { url: proxied },
         Some(format!("redis://{}/0", redis.addr)),
@@ -543,16 +540,8 @@ async fn outages_under_load_lose_and_double_no_order() {
     let outcomes: Vec<u16> = outcomes.into_iter().flatten().collect();
     let succeeded = outcomes.iter().filter(|s| **s == 201).count();
 
+    every_charge_settled(&db).await;
     let mut conn = db.connect().await;
-    eventually("every charge settled", Duration::from_secs(40), || async {
-        let mut conn = db.connect().await;
-        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM payments WHERE settled = 0")
-            .fetch_one(&mut conn)
-            .await
-            .expect("count");
-        (n == 0).then_some(())
-    })
-    .await;
     let (placed,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM orders WHERE status = 'placed'")
         .fetch_one(&mut conn)
         .await

@@ -93,7 +93,7 @@ pub(super) async fn place(
         .collect();
     // What the order costs must be what was paid, and the payment must be a charge the
     // gateway made for that amount and still holds — not whatever the caller says.
-    super::store::total_of(&req, &prices)?;
+    let priced = super::store::total_of(&req, &prices)?;
     verify_charge(&s, &req).await?;
 
     // Stock first: not enough of something is a 409 the shopper sees as such.
@@ -111,9 +111,7 @@ pub(super) async fn place(
         })
         .await?;
 
-    let writing = s
-        .orders
-        .place(&order_id, &created_at, &req, &prices, budget);
+    let writing = s.orders.place(&order_id, &created_at, &req, priced, budget);
     let placed = match budget {
         // Past the deadline the caller has given up (and refunds): the transaction is dropped,
         // which rolls it back; one that commits anyway is cancelled by the reconciliation.

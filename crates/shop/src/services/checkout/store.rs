@@ -115,8 +115,7 @@ impl OrderStore {
         Self { sql }
     }
 
-    /// Writes the order at `prices` (product id, unit price in cents: the catalogue's, as
-    /// product-catalog answered them) if they and the shipping add up to what was paid.
+    /// Writes the order: its lines and total as [`total_of`] priced them.
     ///
     /// On PostgreSQL the transaction's statements get `budget` as their timeout, so a stalled
     /// database cannot hold an order past its caller's deadline.
@@ -125,10 +124,9 @@ impl OrderStore {
         order_id: &str,
         created_at: &str,
         req: &PlaceOrder,
-        prices: &[(i64, i64)],
+        (items, total): (Vec<OrderItem>, i64),
         budget: Option<std::time::Duration>,
     ) -> Result<Order, PlaceError> {
-        let (items, total) = total_of(req, prices)?;
         let shipping_cents = req.shipping.as_ref().map(|s| s.cost_cents).unwrap_or(0);
         let shipping_country = req.shipping.as_ref().map(|s| s.country.clone());
         let item_count: i64 = items.iter().map(|i| i.quantity).sum();

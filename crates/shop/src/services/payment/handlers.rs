@@ -157,12 +157,7 @@ pub(super) async fn refund(
                 ),
             ));
         }
-        RefundOutcome::NotFound => {
-            return Err(ApiError::not_found(
-                code::CHARGE_NOT_FOUND,
-                format!("no charge {}", req.transaction_id),
-            ));
-        }
+        RefundOutcome::NotFound => return Err(no_charge(&req.transaction_id)),
     }
     Ok((
         StatusCode::CREATED,
@@ -217,23 +212,21 @@ fn parse_transaction(transaction_id: &str) -> ApiResult<()> {
     }
 }
 
+fn no_charge(transaction_id: &str) -> ApiError {
+    ApiError::not_found(
+        code::CHARGE_NOT_FOUND,
+        format!("no charge {transaction_id}"),
+    )
+}
+
 /// The gateway's record of one charge.
 pub(super) async fn record(
     State(state): State<Arc<super::State>>,
     ApiPath(transaction_id): ApiPath<String>,
 ) -> ApiResult<Json<ChargeRecord>> {
     parse_transaction(&transaction_id)?;
-    state
-        .charges_kept
-        .get(&transaction_id)
-        .await?
-        .map(Json)
-        .ok_or_else(|| {
-            ApiError::not_found(
-                code::CHARGE_NOT_FOUND,
-                format!("no charge {transaction_id}"),
-            )
-        })
+    let kept = state.charges_kept.get(&transaction_id).await?;
+    kept.map(Json).ok_or_else(|| no_charge(&transaction_id))
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -257,17 +250,8 @@ pub(super) async fn settle(
     ApiPath(transaction_id): ApiPath<String>,
 ) -> ApiResult<Json<ChargeRecord>> {
     parse_transaction(&transaction_id)?;
-    state
-        .charges_kept
-        .settle(&transaction_id)
-        .await?
-        .map(Json)
-        .ok_or_else(|| {
-            ApiError::not_found(
-                code::CHARGE_NOT_FOUND,
-                format!("no charge {transaction_id}"),
-            )
-        })
+    let kept = state.charges_kept.settle(&transaction_id).await?;
+    kept.map(Json).ok_or_else(|| no_charge(&transaction_id))
 }
 
 fn current_year_month() -> (u32, u32) {
