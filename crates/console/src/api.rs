@@ -583,7 +583,7 @@ mod proxy_tests {
                 load: Some(base.to_owned()),
                 control_token: token.map(str::to_owned),
             })),
-            http: reqwest::Client::new(),
+            http: telemetry::tls::client(),
         })
     }
 

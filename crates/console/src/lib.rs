@@ -94,7 +94,7 @@ pub fn start(config: ConsoleConfig) -> anyhow::Result<RunningConsole> {
     let targets = Arc::new(std::sync::RwLock::new(api::Targets::default()));
     let proxy = api::Proxy {
         targets: targets.clone(),
-        http: reqwest::Client::builder()
+        http: telemetry::tls::client_builder()
             .timeout(std::time::Duration::from_secs(10))
             .build()?,
     };

@@ -93,7 +93,7 @@ pub struct HttpClient {
 
 impl HttpClient {
     pub fn new(telemetry: ServiceTelemetry, timeout: Duration) -> Self {
-        let http = reqwest::Client::builder()
+        let http = crate::tls::client_builder()
             .timeout(timeout)
             .connect_timeout(Duration::from_secs(2))
             .pool_idle_timeout(Duration::from_secs(30))

@@ -18,6 +18,7 @@ pub mod metric {
 pub mod service;
 pub mod settings;
 mod stdout;
+pub mod tls;
 
 pub use baggage::TRAFFIC_TYPE;
 pub use db::{DbClient, DbFailure, DbOperation, DbSystem};

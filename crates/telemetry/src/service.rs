@@ -115,6 +115,8 @@ pub struct TelemetryHub {
 
 impl TelemetryHub {
     pub fn new(settings: Settings, log_format: LogFormat) -> anyhow::Result<Self> {
+        // Before any exporter builds its HTTP client.
+        crate::tls::install();
         let export_runtime = if settings.exports_otlp() {
             Some(Arc::new(
                 tokio::runtime::Builder::new_multi_thread()

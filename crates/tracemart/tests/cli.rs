@@ -218,7 +218,7 @@ fn up_serves_a_checkout_and_sigterm_flushes_telemetry() {
         ("OTEL_METRICS_EXPORTER", "none".to_owned()),
         ("OTEL_LOGS_EXPORTER", "none".to_owned()),
     ]);
-    let client = reqwest::blocking::Client::new();
+    let client = telemetry::tls::blocking_client();
     let frontend = format!("http://127.0.0.1:{}", shop.port("FRONTEND"));
     let r = client
         .post(format!("{frontend}/api/cart/cli-cart/items"))
@@ -346,7 +346,7 @@ fn serve_runs_one_service_and_health_checks_it() {
         "{said}"
     );
     assert_eq!(said.lines().count(), 1, "only payment listens: {said}");
-    let r = reqwest::blocking::Client::new()
+    let r = telemetry::tls::blocking_client()
         .post(format!("http://127.0.0.1:{port}/charge"))
         .json(&serde_json::json!({"amount_cents": 1999, "currency": "USD", "card": {"number": "4000000000000002", "cvv": "123", "exp_month": 1, "exp_year": 2040}}))
         .send()
@@ -354,7 +354,9 @@ fn serve_runs_one_service_and_health_checks_it() {
     assert_eq!(r.status(), 402, "the always-declined test card");
     // Only payment runs in this process.
     assert!(
-        reqwest::blocking::get(format!("http://127.0.0.1:{port}/api/browse"))
+        telemetry::tls::blocking_client()
+            .get(format!("http://127.0.0.1:{port}/api/browse"))
+            .send()
             .expect("get")
             .status()
             == 404
@@ -468,7 +470,7 @@ fn load_runs_journeys_through_a_running_shop_and_passes() {
 #[test]
 fn validate_passes_against_a_healthy_shop() {
     let shop = Shop::start(&[("OTEL_METRIC_EXPORT_INTERVAL", "2000".to_owned())]);
-    let client = reqwest::blocking::Client::new();
+    let client = telemetry::tls::blocking_client();
     let loadgen = format!("http://127.0.0.1:{}", shop.port("LOAD_GENERATOR"));
     let r = client
         .put(format!("{loadgen}/rate"))
@@ -584,7 +586,7 @@ fn validate_can_listen_as_an_otlp_endpoint_itself() {
             "attributes": [{"key": "traffic.type", "value": {"stringValue": "baseline"}}]
         }]}]
     }]});
-    let client = reqwest::blocking::Client::new();
+    let client = telemetry::tls::blocking_client();
     let deadline = Instant::now() + Duration::from_secs(3);
     loop {
         let sent = client

@@ -152,7 +152,7 @@ fn console(max_mib: usize) -> Console {
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("tracemart console");
-    let client = reqwest::blocking::Client::new();
+    let client = telemetry::tls::blocking_client();
     let deadline = Instant::now() + Duration::from_secs(30);
     let stats = format!("http://127.0.0.1:{}/api/stats", ports[0]);
     while !client
@@ -177,7 +177,7 @@ fn console(max_mib: usize) -> Console {
 async fn a_flood_of_huge_logs_and_unique_keys_stays_within_the_cap() {
     let console = tokio::task::block_in_place(|| console(CAP_MIB));
     let pid = console.child.id();
-    let http = reqwest::Client::new();
+    let http = telemetry::tls::client();
     let (otlp, api) = (console.otlp.clone(), console.api.clone());
     eprintln!("resident before the flood: {} MiB", resident(pid).0 >> 20);
 
@@ -252,7 +252,7 @@ async fn a_flood_of_huge_logs_and_unique_keys_stays_within_the_cap() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ingest_flows_while_the_summary_is_computed() {
     let console = tokio::task::block_in_place(|| console(256));
-    let http = reqwest::Client::new();
+    let http = telemetry::tls::client();
     let (otlp, api) = (console.otlp.clone(), console.api.clone());
     // A full store: the summary has work to do.
     for round in 0..40 {

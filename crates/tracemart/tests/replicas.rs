@@ -94,7 +94,7 @@ fn a_scenario_reaches_every_replica_within_two_seconds() {
         replica(&namespace, &dir, "a"),
         replica(&namespace, &dir, "b"),
     ];
-    let client = reqwest::blocking::Client::builder()
+    let client = telemetry::tls::blocking_client_builder()
         .timeout(Duration::from_secs(10))
         .build()
         .expect("client");

@@ -170,7 +170,7 @@ fn sigterm_with_checkouts_in_flight_leaves_no_charge_without_its_order() {
         .map(|(_, p)| *p)
         .expect("frontend");
     let frontend = format!("http://127.0.0.1:{frontend_port}");
-    let client = reqwest::blocking::Client::builder()
+    let client = telemetry::tls::blocking_client_builder()
         .timeout(Duration::from_secs(30))
         .build()
         .expect("client");

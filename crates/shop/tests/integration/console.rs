@@ -37,7 +37,7 @@ async fn the_analysis_matches_what_the_shop_sent() {
     let sent = spans(&shop.sink);
     shop.stop().await; // flushes every exporter
 
-    let http = reqwest::Client::new();
+    let http = telemetry::tls::client();
     let summary: serde_json::Value = http
         .get(format!("http://{}/api/summary?settle_s=0", c.api))
         .send()
@@ -161,7 +161,7 @@ async fn the_analysis_matches_what_the_shop_sent() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn otlp_json_gzip_and_grpc_arrive_and_a_missing_parent_is_an_orphan() {
     let c = start_console();
-    let http = reqwest::Client::new();
+    let http = telemetry::tls::client();
     // OTLP/JSON, gzipped: one span whose parent never comes.
     let body = json!({"resourceSpans": [{
         "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "lonely"}}]},
@@ -288,7 +288,7 @@ fn the_store_stays_within_its_cap_and_counts_what_it_drops() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_pages_reach_the_scenario_and_load_apis_through_the_console() {
     let c = start_console();
-    let http = reqwest::Client::new();
+    let http = telemetry::tls::client();
     let api = format!("http://{}", c.api);
     // Not connected yet: a clear 503.
     let r = http

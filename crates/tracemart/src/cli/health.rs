@@ -77,7 +77,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let client = reqwest::Client::builder()
+    let client = telemetry::tls::client_builder()
         .timeout(Duration::from_secs(args.timeout))
         .build()?;
     let healthy = match args.url {

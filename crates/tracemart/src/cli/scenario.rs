@@ -87,7 +87,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 }
 
 async fn run_async(args: Args) -> anyhow::Result<ExitCode> {
-    let http = reqwest::Client::builder()
+    let http = telemetry::tls::client_builder()
         .timeout(Duration::from_secs(10))
         .build()?;
     let base = args.url.trim_end_matches('/').to_owned();

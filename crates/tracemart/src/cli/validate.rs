@@ -224,7 +224,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         None => args.console.trim_end_matches('/').to_owned(),
     };
     let checks = rt.block_on(async {
-        let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build()?;
+        let http = telemetry::tls::client_builder().timeout(Duration::from_secs(10)).build()?;
         let started = Instant::now();
         loop {
             let expected = expectations(&args, &http).await?;

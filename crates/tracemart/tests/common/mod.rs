@@ -90,7 +90,7 @@ impl NotReady {
 /// Waits until every port answers `/ready` with a success, or the child exits (its stderr,
 /// when piped, is returned), or `within` passes.
 pub fn wait_ready(child: &mut Child, ports: &[u16], within: Duration) -> Result<(), NotReady> {
-    let client = reqwest::blocking::Client::builder()
+    let client = telemetry::tls::blocking_client_builder()
         .timeout(Duration::from_secs(5))
         .build()
         .expect("client");

@@ -137,7 +137,7 @@ impl TestShop {
             shop: Some(shop),
             redis,
             sink,
-            http: reqwest::Client::builder()
+            http: telemetry::tls::client_builder()
                 .timeout(Duration::from_secs(15))
                 .build()
                 .expect("client"),
