@@ -346,6 +346,11 @@ pub struct LoadConfig {
     pub seed: Option<u64>,
     /// The most journeys in flight at once.
     pub max_in_flight: usize,
+    /// Every request of a journey carries the journey's traffic type, instead of only the
+    /// checkout request being `demo`.
+    pub per_journey_tagging: bool,
+    /// While Black Friday runs, the generator runs the Black Friday load profile.
+    pub follows_story: bool,
 }
 
 /// `DEMO_MODE=blackfriday`: the story is on from start-up.
@@ -407,6 +412,8 @@ impl ShopConfig {
                 think_time: (Duration::from_millis(500), Duration::from_millis(2000)),
                 seed: None,
                 max_in_flight: 256,
+                per_journey_tagging: false,
+                follows_story: true,
             },
             request_timeout: Duration::from_secs(10),
             namespace: "tracemart".to_owned(),

@@ -1,6 +1,7 @@
 //! Shopper journeys through the frontend only. Each journey is one trace: a root span in the
-//! load generator carrying `traffic.type` and `session.id` as baggage, then one client span per
-//! request. Every request is timed from when it was meant to start.
+//! load generator carrying `session.id` and the journey's `traffic.type` as baggage, then one
+//! client span per request with the request's own `traffic.type` (see [`super::Tagging`]).
+//! Every request is timed from when it was meant to start.
 
 use std::time::{Duration, Instant};
 
@@ -94,7 +95,10 @@ pub struct Target {
 
 pub struct Journey {
     pub kind: JourneyKind,
+    /// The journey's own `traffic.type`, on its root span.
     pub traffic_type: String,
+    /// The `traffic.type` of its checkout request, and of its other requests.
+    pub request_types: RequestTypes,
     pub session_id: String,
     pub think_time: (Duration, Duration),
     pub rng: StdRng,
@@ -102,7 +106,33 @@ pub struct Journey {
     pub intended_start: Instant,
 }
 
+/// The `traffic.type` each request of a journey carries.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestTypes {
+    /// `POST /api/checkout`, the demo flow.
+    pub checkout: String,
+    /// Browse, add to cart, view the cart, ping.
+    pub other: String,
+}
+
 impl Journey {
+    /// The context a step's request runs in: the journey's span, with the step's traffic type
+    /// and the journey's session in the baggage.
+    fn step_context(&self, step: &str) -> opentelemetry::Context {
+        opentelemetry::Context::current().with_baggage(vec![
+            KeyValue::new("traffic.type", self.request_type(step).to_owned()),
+            KeyValue::new("session.id", self.session_id.clone()),
+        ])
+    }
+
+    fn request_type(&self, step: &str) -> &str {
+        if step == "checkout" {
+            &self.request_types.checkout
+        } else {
+            &self.request_types.other
+        }
+    }
+
     /// Runs the journey as one trace and records it; `Err` names the step that failed.
     pub async fn run(mut self, target: &Target, stats: &Stats) -> Result<(), StepFailed> {
         let cx = opentelemetry::Context::new().with_baggage(vec![
@@ -174,11 +204,12 @@ impl Journey {
             Output = Result<telemetry::ClientResponse, telemetry::ClientError>,
         >,
     ) -> Result<T, StepFailed> {
-        let outcome = expect(step, request.await);
+        // The request's span starts when the future is first polled, in the step's context.
+        let outcome = expect(step, request.with_context(self.step_context(step)).await);
         stats.request(
             self.kind.as_str(),
             step,
-            &self.traffic_type,
+            self.request_type(step),
             intended.elapsed(),
             outcome.as_ref().err().map(|e| e.kind),
         );
@@ -191,7 +222,11 @@ impl Journey {
         if self.kind == JourneyKind::Ping {
             let path = target.ping_path.clone();
             // Any 2xx will do: the target may answer anything.
-            let outcome = match frontend.get_raw(&path).await {
+            let answer = frontend
+                .get_raw(&path)
+                .with_context(self.step_context("ping"))
+                .await;
+            let outcome = match answer {
                 Ok(r) if r.status.is_success() => Ok(()),
                 other => expect::<serde::de::IgnoredAny>("ping", other).map(|_| ()),
             };
@@ -199,7 +234,7 @@ impl Journey {
             stats.request(
                 self.kind.as_str(),
                 "ping",
-                &self.traffic_type,
+                self.request_type("ping"),
                 at.elapsed(),
                 error,
             );

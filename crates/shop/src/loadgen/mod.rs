@@ -66,12 +66,18 @@ pub enum Model {
 pub enum Profile {
     /// The original's mix: browse 60%, browse-and-cart 25%, checkout 15%.
     Shop,
-    /// Baseline journeys at the model's rate, plus checkouts ramping from 30 to 120 a minute over
-    /// 10 minutes (the original's Black Friday load), `speed` times faster.
+    /// Black Friday's crowd: baseline journeys at the model's rate, plus checkouts ramping
+    /// from 60 to 180 a minute over the story's first ten minutes (`600 / speed` seconds), so
+    /// checkouts rise from a quarter of the journeys to over half of them at the default rate.
     Blackfriday { speed: f64 },
     /// One GET of the target per journey: benchmarks.
     Ping,
 }
+
+/// Black Friday's checkouts per second, at the start of the story and from its tenth minute:
+/// enough that `tracemart validate` can judge every step of the story at `--speed 10` (its
+/// first step then lasts 24 seconds and needs 20 checkouts).
+pub const BLACKFRIDAY_CHECKOUTS: (f64, f64) = (1.0, 3.0);
 
 impl Profile {
     pub fn parse(name: &str, speed: f64) -> Option<Profile> {
@@ -92,24 +98,55 @@ pub enum Bound {
     Journeys(u64),
 }
 
+/// How a journey's requests get their `traffic.type`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Tagging {
+    /// As the original: the checkout request (and everything it calls) is demo traffic, every
+    /// other request baseline, whichever journey it belongs to.
+    #[default]
+    PerRequest,
+    /// Every request of a journey carries the journey's type: a checkout journey's browse and
+    /// add-to-cart requests are demo traffic too.
+    PerJourney,
+}
+
 /// What to run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
     pub model: Model,
     pub profile: Profile,
-    /// `traffic.type` of browse and browse-and-cart journeys.
+    /// `traffic.type` of baseline traffic: browse and browse-and-cart journeys, and every
+    /// request but the checkout.
     pub baseline_type: String,
-    /// `traffic.type` of checkout journeys.
+    /// `traffic.type` of demo traffic: checkout journeys and their checkout request.
     pub demo_type: String,
+    #[serde(default)]
+    pub tagging: Tagging,
     pub think_time_ms: (u64, u64),
     pub max_in_flight: usize,
 }
 
 impl Plan {
+    /// The journey's own traffic type.
     pub fn traffic_type(&self, kind: JourneyKind) -> &str {
         match kind {
             JourneyKind::Checkout => &self.demo_type,
             _ => &self.baseline_type,
+        }
+    }
+
+    /// The traffic types of a journey's requests under the plan's tagging.
+    pub fn request_types(&self, kind: JourneyKind) -> journeys::RequestTypes {
+        match self.tagging {
+            Tagging::PerRequest => journeys::RequestTypes {
+                checkout: self.demo_type.clone(),
+                other: self.baseline_type.clone(),
+            },
+            Tagging::PerJourney => journeys::RequestTypes {
+                checkout: self.traffic_type(kind).to_owned(),
+                other: self.traffic_type(kind).to_owned(),
+            },
         }
     }
 
@@ -126,8 +163,8 @@ impl Plan {
                 (
                     vec![JourneyKind::Checkout],
                     Rate::Ramp {
-                        from: 30.0 / 60.0,
-                        to: 120.0 / 60.0,
+                        from: BLACKFRIDAY_CHECKOUTS.0,
+                        to: BLACKFRIDAY_CHECKOUTS.1,
                         over_s: 600.0 / speed.max(1e-3),
                     },
                 ),
@@ -168,6 +205,7 @@ impl Run {
         Journey {
             kind,
             traffic_type: self.plan.traffic_type(kind).to_owned(),
+            request_types: self.plan.request_types(kind),
             session_id: format!("s-{:016x}", rng.random::<u64>()),
             think_time: (
                 Duration::from_millis(self.plan.think_time_ms.0),
@@ -321,17 +359,38 @@ mod tests {
             profile: Profile::Blackfriday { speed: 10.0 },
             baseline_type: "baseline".into(),
             demo_type: "demo".into(),
+            tagging: Tagging::PerRequest,
             think_time_ms: (0, 0),
             max_in_flight: 10,
         };
+        let per_request = plan.request_types(JourneyKind::Checkout);
+        assert_eq!(
+            (per_request.checkout.as_str(), per_request.other.as_str()),
+            ("demo", "baseline")
+        );
+        let per_journey = Plan {
+            tagging: Tagging::PerJourney,
+            ..plan.clone()
+        };
+        for (kind, t) in [
+            (JourneyKind::Checkout, "demo"),
+            (JourneyKind::Browse, "baseline"),
+        ] {
+            let types = per_journey.request_types(kind);
+            assert_eq!(
+                (types.checkout.as_str(), types.other.as_str()),
+                (t, t),
+                "{kind:?}"
+            );
+        }
         let streams = plan.streams();
         assert_eq!(streams.len(), 2);
         assert_eq!(streams[1].0, vec![JourneyKind::Checkout]);
         assert_eq!(
             streams[1].1,
             Rate::Ramp {
-                from: 0.5,
-                to: 2.0,
+                from: 1.0,
+                to: 3.0,
                 over_s: 60.0
             }
         );

@@ -102,15 +102,36 @@ async fn checkout_is_one_connected_trace_across_eleven_services() {
     let depth = depth(trace);
     assert!(depth >= 8, "checkout trace is {depth} levels deep");
 
-    // traffic.type=demo and session.id on every span, database spans included.
+    // traffic.type on every span, database spans included, per request as the original: the
+    // checkout request and everything it calls is demo, the journey's other requests (browse,
+    // add to cart) baseline; the root is its journey's (demo); one session.id throughout.
     let session = roots[0].attr("session.id").expect("session.id on the root");
+    let by_id: std::collections::HashMap<SpanId, &Span> =
+        trace.iter().map(|s| (s.id(), s)).collect();
+    let step_of = |span: &Span| -> Option<String> {
+        let mut s = span;
+        while let Some(parent) = by_id.get(&s.parent()) {
+            if parent.parent() == SpanId::INVALID {
+                return Some(s.name().to_owned());
+            }
+            s = parent;
+        }
+        None
+    };
+    let mut demo_spans = 0;
     for s in trace {
+        let expected = match step_of(s).as_deref() {
+            None | Some("POST /api/checkout") => "demo",
+            Some(_) => "baseline",
+        };
+        demo_spans += usize::from(expected == "demo");
         assert_eq!(
             s.attr("traffic.type").as_deref(),
-            Some("demo"),
-            "{} ({}) lacks traffic.type=demo",
+            Some(expected),
+            "{} ({}, step {:?}) lacks traffic.type={expected}",
             s.name(),
-            s.service
+            s.service,
+            step_of(s)
         );
         assert_eq!(
             s.attr("session.id").as_deref(),
@@ -119,6 +140,13 @@ async fn checkout_is_one_connected_trace_across_eleven_services() {
             s.name()
         );
     }
+    assert!(demo_spans > 20, "{demo_spans} demo spans");
+    assert!(
+        trace.iter().any(|s| s.service == "frontend"
+            && s.name() == "POST /api/browse"
+            && s.attr("traffic.type").as_deref() == Some("baseline")),
+        "the checkout journey's browse is baseline"
+    );
 
     // HTTP spans per the stable conventions.
     let server = trace
@@ -468,7 +496,17 @@ async fn the_embedded_stores_run_the_same_flows_with_sqlite_spans() {
     for s in &sqlite {
         assert_eq!(s.kind(), &SpanKind::Client);
         assert_eq!(s.attr("db.system").as_deref(), Some("sqlite"));
-        assert_eq!(s.attr("traffic.type").as_deref(), Some("demo"));
+        // Only the checkout request reaches these; product-catalog serves the browse too.
+        let traffic = s.attr("traffic.type");
+        if ["checkout", "inventory", "recommendation"].contains(&s.service.as_str()) {
+            assert_eq!(traffic.as_deref(), Some("demo"), "{}", s.name());
+        } else {
+            assert!(
+                matches!(traffic.as_deref(), Some("demo" | "baseline")),
+                "{}",
+                s.name()
+            );
+        }
     }
     shop.stop().await;
 

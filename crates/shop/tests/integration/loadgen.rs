@@ -13,7 +13,7 @@ use serde_json::json;
 use shop::api::frontend::client::FrontendClient;
 use shop::loadgen::journeys::Target;
 use shop::loadgen::stats::Stats;
-use shop::loadgen::{Bound, Model, Plan, Profile, Rate};
+use shop::loadgen::{Bound, Model, Plan, Profile, Rate, Tagging};
 use telemetry::{HttpClient, LogFormat, Settings, TelemetryHub};
 
 type Seen = Arc<Mutex<HashMap<(String, String), u64>>>;
@@ -82,19 +82,26 @@ fn plan(model: Model) -> Plan {
         profile: Profile::Shop,
         baseline_type: "baseline".to_owned(),
         demo_type: "demo".to_owned(),
+        tagging: Tagging::PerRequest,
         think_time_ms: (0, 0),
         max_in_flight: 64,
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn thousands_of_journeys_follow_the_mix_and_traffic_types() {
+/// Runs `n` journeys under `tagging`; returns how many of each journey ran and what reached
+/// the frontend.
+async fn journeys_tagged(
+    tagging: Tagging,
+    n: u64,
+) -> (HashMap<String, u64>, HashMap<(String, String), u64>) {
     let (url, seen) = fake_frontend().await;
     let stats = Arc::new(Stats::new());
     let (_stop_tx, stop) = tokio::sync::watch::channel(false);
-    let n = 4000;
     let started = shop::loadgen::run(
-        plan(Model::Closed { users: 32 }),
+        Plan {
+            tagging,
+            ..plan(Model::Closed { users: 32 })
+        },
         Bound::Journeys(n),
         Some(11),
         target(&url),
@@ -106,13 +113,31 @@ async fn thousands_of_journeys_follow_the_mix_and_traffic_types() {
     let snap = stats.snapshot();
     assert_eq!(snap.journeys, n);
     assert_eq!(snap.journeys_failed, 0);
-    let count = |journey: &str| {
-        snap.rows
-            .iter()
-            .filter(|r| r.key.journey == journey && r.key.step == "journey")
-            .map(|r| r.count)
-            .sum::<u64>()
-    };
+    let mut counts = HashMap::new();
+    for r in snap.rows.iter().filter(|r| r.key.step == "journey") {
+        *counts.entry(r.key.journey.clone()).or_default() += r.count;
+    }
+    // The generator's own counts carry each request's type too.
+    for r in snap.rows.iter().filter(|r| r.key.step != "journey") {
+        let expected = match (tagging, r.key.step.as_str(), r.key.journey.as_str()) {
+            (Tagging::PerRequest, "checkout", _) | (Tagging::PerJourney, _, "checkout") => "demo",
+            _ => "baseline",
+        };
+        assert_eq!(r.key.traffic_type, expected, "{:?}", r.key);
+    }
+    let seen = seen.lock().expect("lock").clone();
+    assert!(
+        !seen.keys().any(|(_, t)| t == "none"),
+        "every request carries traffic.type"
+    );
+    (counts, seen)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thousands_of_journeys_follow_the_mix_and_traffic_types() {
+    let n = 4000;
+    let (count, seen) = journeys_tagged(Tagging::PerRequest, n).await;
+    let count = |journey: &str| count.get(journey).copied().unwrap_or(0);
     for (journey, share) in [
         ("browse", 0.60),
         ("browse-and-cart", 0.25),
@@ -126,35 +151,33 @@ async fn thousands_of_journeys_follow_the_mix_and_traffic_types() {
             "{journey}: {measured:.3} vs {share}"
         );
     }
-    // Checkout journeys are demo on every request, the others baseline on every request.
-    let seen = seen.lock().expect("lock").clone();
+    // As the original: the checkout request is demo, every other request baseline, in every
+    // journey (a checkout journey's browse too).
+    let got = |path: &str, t: &str| seen.get(&(path.into(), t.into())).copied().unwrap_or(0);
+    assert_eq!(got("checkout", "demo"), count("checkout"));
+    assert_eq!(got("checkout", "baseline"), 0);
+    assert_eq!(got("view_cart", "baseline"), count("browse-and-cart"));
+    assert_eq!((got("browse", "demo"), got("browse", "baseline")), (0, n));
+    assert_eq!(got("add_to_cart", "demo"), 0);
+    assert!(got("add_to_cart", "baseline") >= count("checkout") + count("browse-and-cart"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_journey_tagging_makes_every_request_of_a_checkout_journey_demo() {
+    let n = 1000;
+    let (count, seen) = journeys_tagged(Tagging::PerJourney, n).await;
+    let count = |journey: &str| count.get(journey).copied().unwrap_or(0);
+    let got = |path: &str, t: &str| seen.get(&(path.into(), t.into())).copied().unwrap_or(0);
+    assert!(count("checkout") > 0);
+    assert_eq!(got("checkout", "demo"), count("checkout"));
+    assert_eq!(got("checkout", "baseline"), 0);
+    assert_eq!(got("view_cart", "baseline"), count("browse-and-cart"));
     assert_eq!(
-        seen.get(&("checkout".into(), "demo".into())).copied(),
-        Some(count("checkout"))
-    );
-    assert!(!seen.contains_key(&("checkout".into(), "baseline".into())));
-    assert_eq!(
-        seen.get(&("view_cart".into(), "baseline".into())).copied(),
-        Some(count("browse-and-cart"))
-    );
-    let browse_demo = seen
-        .get(&("browse".into(), "demo".into()))
-        .copied()
-        .unwrap_or(0);
-    let browse_baseline = seen
-        .get(&("browse".into(), "baseline".into()))
-        .copied()
-        .unwrap_or(0);
-    assert_eq!(
-        (browse_demo, browse_baseline),
+        (got("browse", "demo"), got("browse", "baseline")),
         (
             count("checkout"),
             count("browse") + count("browse-and-cart")
         )
-    );
-    assert!(
-        !seen.keys().any(|(_, t)| t == "none"),
-        "every request carries traffic.type"
     );
 }
 

@@ -36,7 +36,7 @@ pub struct Args {
     /// Stop after this many journeys.
     #[arg(long)]
     journeys: Option<u64>,
-    /// shop (the original's mix), blackfriday (checkouts ramp 30→120/min over 10 min), ping (one GET each).
+    /// shop (the original's mix), blackfriday (checkouts ramp 60→180/min over 10 min), ping (one GET each).
     #[arg(long, default_value = "shop", value_parser = ["shop", "blackfriday", "ping"])]
     profile: String,
     /// blackfriday: how much faster than the original's 10-minute ramp.
@@ -51,12 +51,16 @@ pub struct Args {
     /// Pause between a journey's steps, min..max (e.g. 500ms..2s); 0..0 for none.
     #[arg(long, default_value = "500ms..2s")]
     think_time: String,
-    /// traffic.type of browse journeys.
+    /// traffic.type of baseline traffic (every request but a checkout, and browse journeys).
     #[arg(long, default_value = "baseline", value_parser = traffic_type)]
     baseline_type: String,
-    /// traffic.type of checkout journeys.
+    /// traffic.type of demo traffic (the checkout request, and checkout journeys).
     #[arg(long, default_value = "demo", value_parser = traffic_type)]
     demo_type: String,
+    /// per-request (as the original: only the checkout request is demo) or per-journey (every
+    /// request of a checkout journey is demo).
+    #[arg(long, value_enum, default_value_t = super::options::Tagging::PerRequest)]
+    tagging: super::options::Tagging,
     /// The most journeys in flight at once (more wait, and the wait counts in their latency).
     #[arg(long, default_value_t = 1024)]
     max_in_flight: usize,
@@ -163,6 +167,7 @@ impl Args {
                 profile,
                 baseline_type: self.baseline_type.clone(),
                 demo_type: self.demo_type.clone(),
+                tagging: self.tagging.into(),
                 think_time_ms,
                 max_in_flight: self.max_in_flight.max(1),
             },

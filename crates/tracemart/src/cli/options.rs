@@ -37,6 +37,15 @@ pub struct RunOptions {
     /// Do not start generating load by itself (start it with POST :8010/start).
     #[arg(long, env = "LOAD_DISABLED")]
     pub no_load: bool,
+    /// How the load generator tags its requests' traffic.type: per-request (as the original:
+    /// the checkout request is demo, every other request baseline) or per-journey (every
+    /// request of a checkout journey is demo).
+    #[arg(long, env = "LOAD_TAGGING", value_enum, default_value_t = Tagging::PerRequest)]
+    pub load_tagging: Tagging,
+    /// Keep the load as it is while Black Friday runs (by default the load generator brings
+    /// Black Friday's crowd: more shoppers, a rising share of checkouts).
+    #[arg(long, env = "LOAD_STEADY")]
+    pub load_steady: bool,
     /// Seed for the load generator's choices, for reproducible runs.
     #[arg(long, env = "TRACEMART_SEED")]
     pub seed: Option<u64>,
@@ -58,6 +67,22 @@ pub struct RunOptions {
     /// stdout format of the services' logs.
     #[arg(long, env = "TRACEMART_LOG_FORMAT", value_enum, default_value_t = LogFormatOption::Text)]
     pub log_format: LogFormatOption,
+}
+
+/// `--load-tagging` / `tracemart load --tagging`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Tagging {
+    PerRequest,
+    PerJourney,
+}
+
+impl From<Tagging> for shop::loadgen::Tagging {
+    fn from(t: Tagging) -> Self {
+        match t {
+            Tagging::PerRequest => shop::loadgen::Tagging::PerRequest,
+            Tagging::PerJourney => shop::loadgen::Tagging::PerJourney,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -123,6 +148,8 @@ impl RunOptions {
         config.load.rate = self.load_rate;
         config.load.autostart = !self.no_load;
         config.load.seed = self.seed;
+        config.load.per_journey_tagging = self.load_tagging == Tagging::PerJourney;
+        config.load.follows_story = !self.load_steady;
         config.control_token = self.control_token.clone().filter(|t| !t.is_empty());
         if let Some(ns) = env.get("TRACEMART_NAMESPACE") {
             config.namespace = ns.to_owned();

@@ -22,6 +22,10 @@ pub struct JourneyCounts {
 pub struct LoadStatus {
     pub running: bool,
     pub plan: crate::loadgen::Plan,
+    /// The plan running now (`plan`, or Black Friday's crowd while that story runs); none
+    /// when stopped.
+    #[serde(default)]
+    pub effective_plan: Option<crate::loadgen::Plan>,
     /// Journeys per second of the open model (0 for the closed model).
     pub journeys_per_second: f64,
     pub in_flight: u64,

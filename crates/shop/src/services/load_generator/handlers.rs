@@ -44,6 +44,11 @@ fn status_of(s: &super::State) -> LoadStatus {
             Model::Closed { .. } => 0.0,
         },
         plan: c.plan,
+        effective_plan: s
+            .effective
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone(),
         in_flight: stats.in_flight,
         journeys,
         stats,

@@ -14,7 +14,8 @@ use crate::api::frontend::client::FrontendClient;
 use crate::config::ServiceName;
 use crate::loadgen::journeys::Target;
 use crate::loadgen::stats::Stats;
-use crate::loadgen::{Bound, Model, Plan, Profile, Rate};
+use crate::loadgen::{Bound, Model, Plan, Profile, Rate, Tagging};
+use crate::scenario::{Scenario, State as ScenarioState};
 use crate::service::always_ready;
 use crate::service::{Service, ServiceContext};
 
@@ -29,6 +30,8 @@ struct Control {
 pub(crate) struct State {
     control: watch::Sender<Control>,
     stats: Arc<Stats>,
+    /// The plan running now: the control's, or Black Friday's crowd while the story runs.
+    effective: std::sync::Mutex<Option<Plan>>,
 }
 
 pub async fn build(ctx: ServiceContext) -> anyhow::Result<Service> {
@@ -45,6 +48,11 @@ pub async fn build(ctx: ServiceContext) -> anyhow::Result<Service> {
         profile: Profile::Shop,
         baseline_type: "baseline".to_owned(),
         demo_type: "demo".to_owned(),
+        tagging: if load.per_journey_tagging {
+            Tagging::PerJourney
+        } else {
+            Tagging::PerRequest
+        },
         think_time_ms: (
             load.think_time.0.as_millis() as u64,
             load.think_time.1.as_millis() as u64,
@@ -58,6 +66,7 @@ pub async fn build(ctx: ServiceContext) -> anyhow::Result<Service> {
     let state = Arc::new(State {
         control,
         stats: Arc::new(Stats::new()),
+        effective: std::sync::Mutex::new(None),
     });
     let target = Target {
         frontend: FrontendClient::new(ctx.http.clone(), &ctx.config.url(ServiceName::Frontend)),
@@ -71,7 +80,14 @@ pub async fn build(ctx: ServiceContext) -> anyhow::Result<Service> {
                 .build(),
         ),
     };
-    let engine = drive(state.clone(), target, load.seed, ctx.shutdown.clone());
+    let story = load.follows_story.then(|| ctx.scenarios.subscribe());
+    let engine = drive(
+        state.clone(),
+        target,
+        load.seed,
+        story,
+        ctx.shutdown.clone(),
+    );
     Ok(Service {
         // The admin API is the control plane: no spans.
         routes: Router::new(),
@@ -98,39 +114,72 @@ pub(crate) fn router(state: Arc<State>, token: Option<String>) -> Router {
         ))
 }
 
-/// Runs the current plan; a change stops the running one (its journeys finish on their own)
-/// and starts the new one at once.
+/// The plan to run: Black Friday's crowd while that story runs and the shop mix is set (at
+/// the story's speed), the control's plan otherwise.
+pub(crate) fn effective_plan(plan: &Plan, story: Option<&ScenarioState>) -> Plan {
+    match story.and_then(|s| s.get(Scenario::Blackfriday)) {
+        Some(bf) if plan.profile == Profile::Shop => Plan {
+            profile: Profile::Blackfriday { speed: bf.speed },
+            ..plan.clone()
+        },
+        _ => plan.clone(),
+    }
+}
+
+/// Runs the effective plan; a change of it (by the admin API or the story) stops the running
+/// one (its journeys finish on their own) and starts the new one at once.
 async fn drive(
     state: Arc<State>,
     target: Target,
     seed: Option<u64>,
+    mut story: Option<watch::Receiver<Arc<ScenarioState>>>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut control = state.control.subscribe();
-    let mut current: Option<watch::Sender<bool>> = None;
+    let mut current: Option<(Plan, watch::Sender<bool>)> = None;
     loop {
         let c = control.borrow_and_update().clone();
-        if let Some(stop) = current.take() {
-            let _ = stop.send(true);
+        let scenarios = story.as_mut().map(|s| s.borrow_and_update().clone());
+        let wanted = c
+            .running
+            .then(|| effective_plan(&c.plan, scenarios.as_deref()));
+        if current.as_ref().map(|(p, _)| p) != wanted.as_ref() {
+            if let Some((_, stop)) = current.take() {
+                let _ = stop.send(true);
+            }
+            if let Some(plan) = wanted.clone() {
+                if plan.profile != c.plan.profile {
+                    tracing::info!(profile = ?plan.profile, "Black Friday: the load follows the story");
+                }
+                let (stop, stopped) = watch::channel(false);
+                tokio::spawn(crate::loadgen::run(
+                    plan.clone(),
+                    Bound::Unbounded,
+                    seed,
+                    target.clone(),
+                    state.stats.clone(),
+                    stopped,
+                ));
+                current = Some((plan, stop));
+            }
+            *state.effective.lock().unwrap_or_else(|e| e.into_inner()) = wanted;
         }
-        if c.running {
-            let (stop, stopped) = watch::channel(false);
-            tokio::spawn(crate::loadgen::run(
-                c.plan,
-                Bound::Unbounded,
-                seed,
-                target.clone(),
-                state.stats.clone(),
-                stopped,
-            ));
-            current = Some(stop);
-        }
+        let story_changed = async {
+            let open = match story.as_mut() {
+                Some(s) => s.changed().await.is_ok(),
+                None => false,
+            };
+            if !open {
+                std::future::pending::<()>().await;
+            }
+        };
         tokio::select! {
             _ = control.changed() => {}
+            _ = story_changed => {}
             _ = shutdown.wait_for(|s| *s) => break,
         }
     }
-    if let Some(stop) = current {
+    if let Some((_, stop)) = current {
         let _ = stop.send(true);
     }
 }
@@ -142,6 +191,54 @@ mod tests {
 
     use crate::config::ServiceName;
     use crate::testing::check_cases;
+
+    #[test]
+    fn black_friday_brings_its_crowd_unless_the_profile_was_chosen() {
+        use crate::loadgen::{Model, Plan, Profile, Rate, Tagging};
+        use crate::scenario::{Activation, Scenario, State};
+        let plan = Plan {
+            model: Model::Open {
+                rate: Rate::Constant { per_second: 2.0 },
+            },
+            profile: Profile::Shop,
+            baseline_type: "baseline".into(),
+            demo_type: "demo".into(),
+            tagging: Tagging::PerRequest,
+            think_time_ms: (500, 2000),
+            max_in_flight: 64,
+        };
+        let bf = |scenario| State {
+            version: 1,
+            active: vec![Activation {
+                scenario,
+                target: ServiceName::ProductCatalog,
+                level: None,
+                speed: 10.0,
+                started_at_ms: 0,
+                seed: None,
+                mark_faults: false,
+                graceful: false,
+            }],
+        };
+        assert_eq!(super::effective_plan(&plan, None), plan);
+        assert_eq!(super::effective_plan(&plan, Some(&State::default())), plan);
+        let story = super::effective_plan(&plan, Some(&bf(Scenario::Blackfriday)));
+        assert_eq!(story.profile, Profile::Blackfriday { speed: 10.0 });
+        assert_eq!((story.model, story.tagging), (plan.model, plan.tagging));
+        // Another story leaves the load alone, and so does a profile set by hand.
+        assert_eq!(
+            super::effective_plan(&plan, Some(&bf(Scenario::SlowQuery))),
+            plan
+        );
+        let ping = Plan {
+            profile: Profile::Ping,
+            ..plan.clone()
+        };
+        assert_eq!(
+            super::effective_plan(&ping, Some(&bf(Scenario::Blackfriday))),
+            ping
+        );
+    }
 
     #[tokio::test]
     async fn bad_input_gets_a_json_4xx_with_its_code() {
