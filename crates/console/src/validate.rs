@@ -35,25 +35,57 @@ pub struct DemoExpectation {
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum DemoRate {
-    /// Anywhere within these bounds.
+    /// A failure probability anywhere within these bounds: the upper one widened by three
+    /// standard deviations of a binomial at it for the number of requests measured (one
+    /// decline in 20 checkouts is no failing shop); judged from 10 requests on.
     Within(f64, f64),
     /// About this failure probability: within three standard deviations for the number of
     /// requests measured; judged from 20 requests on.
     About(f64),
 }
 
-/// Fewer requests than this say nothing about a failure probability.
+/// Three standard deviations of the share of failures among `n` requests failing with
+/// probability `p`.
+fn slack(p: f64, n: u64) -> f64 {
+    3.0 * (p * (1.0 - p) / n.max(1) as f64).sqrt()
+}
+
+/// Fewer requests than this say nothing about a failure probability or a percentile.
 const MIN_SAMPLE: u64 = 20;
+/// An upper bound (a healthy shop's few declines) is judged sooner: with its slack, 10
+/// requests tell a failing flow from a healthy one.
+const MIN_BOUNDED_SAMPLE: u64 = 10;
 
 impl DemoRate {
     /// The bounds for `n` requests, and the fewest requests that can be judged.
     fn bounds(self, n: u64) -> ((f64, f64), u64) {
         match self {
-            DemoRate::Within(lo, hi) => ((lo, hi), 1),
+            DemoRate::Within(lo, hi) => ((lo, (hi + slack(hi, n)).min(1.0)), MIN_BOUNDED_SAMPLE),
             DemoRate::About(p) => {
-                let slack = 3.0 * (p * (1.0 - p) / n.max(1) as f64).sqrt();
+                let slack = slack(p, n);
                 (((p - slack).max(0.0), (p + slack).min(1.0)), MIN_SAMPLE)
             }
+        }
+    }
+}
+
+/// A check's verdict.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Pass,
+    Fail,
+    /// Too few requests since the last scenario change to judge: neither a pass nor a failure.
+    NotEnoughData,
+}
+
+impl Status {
+    /// How the table shows it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::Pass => "ok",
+            Status::Fail => "FAIL",
+            Status::NotEnoughData => "not enough data yet",
         }
     }
 }
@@ -61,17 +93,53 @@ impl DemoRate {
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Check {
     pub check: String,
+    pub status: Status,
+    /// `status == Pass`, for scripts that read only this.
     pub passed: bool,
     pub measured: String,
     pub expected: String,
+    /// The requests measured, for the checks judged on a sample.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requests: Option<u64>,
 }
 
 fn check(name: &str, passed: bool, measured: String, expected: impl Into<String>) -> Check {
+    let status = if passed { Status::Pass } else { Status::Fail };
     Check {
         check: name.to_owned(),
+        status,
         passed,
         measured,
         expected: expected.into(),
+        requests: None,
+    }
+}
+
+/// A check judged on `requests` requests: not judged at all below `needed`.
+fn sampled(
+    name: &str,
+    requests: u64,
+    needed: u64,
+    passed: bool,
+    measured: String,
+    expected: impl Into<String>,
+) -> Check {
+    if requests < needed {
+        return Check {
+            status: Status::NotEnoughData,
+            passed: false,
+            requests: Some(requests),
+            ..check(
+                name,
+                false,
+                format!("{requests} requests so far; {needed} needed to judge"),
+                expected,
+            )
+        };
+    }
+    Check {
+        requests: Some(requests),
+        ..check(name, passed, measured, expected)
     }
 }
 
@@ -164,28 +232,27 @@ pub fn evaluate(s: &Summary, recent: &Recent, e: &Expectations) -> Vec<Check> {
         ),
         "0 without it",
     ));
-    match recent.baseline.iter().find(|r| r.requests > 0) {
-        Some(r) => {
-            out.push(check(
-                "baseline error rate",
-                r.error_rate <= e.baseline_max_error_rate,
-                format!("{} of {} requests", pct(r.error_rate), r.requests),
-                format!("<= {}", pct(e.baseline_max_error_rate)),
-            ));
-            out.push(check(
-                "baseline p95",
-                (e.baseline_p95_ms.0..=e.baseline_p95_ms.1).contains(&r.p95_ms),
-                format!("{} ms", r.p95_ms),
-                format!("{}–{} ms", e.baseline_p95_ms.0, e.baseline_p95_ms.1),
-            ));
-        }
-        None => out.push(check(
-            "baseline traffic",
-            false,
-            "no baseline requests at the frontend".into(),
-            "baseline journeys",
-        )),
-    }
+    let (requests, error_rate, p95_ms) = recent
+        .baseline
+        .iter()
+        .find(|r| r.requests > 0)
+        .map_or((0, 0.0, 0.0), |r| (r.requests, r.error_rate, r.p95_ms));
+    out.push(sampled(
+        "baseline error rate",
+        requests,
+        MIN_SAMPLE,
+        error_rate <= e.baseline_max_error_rate,
+        format!("{} of {requests} requests", pct(error_rate)),
+        format!("<= {}", pct(e.baseline_max_error_rate)),
+    ));
+    out.push(sampled(
+        "baseline p95",
+        requests,
+        MIN_SAMPLE,
+        (e.baseline_p95_ms.0..=e.baseline_p95_ms.1).contains(&p95_ms),
+        format!("{p95_ms} ms"),
+        format!("{}–{} ms", e.baseline_p95_ms.0, e.baseline_p95_ms.1),
+    ));
     out.push(demo_check(&recent.demo, &e.demo));
     for service in ["product-catalog", "checkout"] {
         let sql: Vec<_> = s
@@ -277,20 +344,13 @@ fn demo_check(operations: &[OperationRed], d: &DemoExpectation) -> Check {
     let errors: u64 = operations.iter().map(|o| o.errors).sum();
     let rate = errors as f64 / requests.max(1) as f64;
     let ((lo, hi), needed) = d.rate.bounds(requests);
-    let expected = format!("{}–{} ({})", pct(lo), pct(hi), d.reason);
-    if requests < needed {
-        return check(
-            "demo error rate fits the scenario",
-            false,
-            format!("{requests} requests so far; {needed} needed to judge"),
-            expected,
-        );
-    }
-    check(
+    sampled(
         "demo error rate fits the scenario",
+        requests,
+        needed,
         (lo..=hi).contains(&rate),
         format!("{} of {requests} requests", pct(rate)),
-        expected,
+        format!("{}–{} ({})", pct(lo), pct(hi), d.reason),
     )
 }
 
@@ -556,7 +616,46 @@ mod tests {
         let checks = run(requests(1, 5, 5, 100), &blackfriday_step(0.5, 100_000));
         let demo = result(&checks, "demo error rate fits the scenario");
         assert!(!demo.passed);
+        assert_eq!(demo.status, super::Status::NotEnoughData);
+        assert_eq!(demo.requests, Some(5));
         assert_eq!(demo.measured, "5 requests so far; 20 needed to judge");
+        // The same holds for the baseline figures, and for a healthy shop's demo traffic.
+        let mut e = expectations();
+        e.baseline.since_ms = Some(100_000);
+        let browse = ("frontend", "POST /api/browse", "baseline");
+        let checks = run(served(browse, 1, 5, 0, 100), &e);
+        for name in ["baseline error rate", "baseline p95"] {
+            assert_eq!(
+                result(&checks, name).status,
+                super::Status::NotEnoughData,
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_healthy_shop_s_few_declines_are_within_its_binomial_bounds() {
+        let checkout = ("frontend", "POST /api/checkout", "demo");
+        let e = expectations();
+        let judge = |failed| {
+            result(
+                &run(served(checkout, 1, 20, failed, 10), &e),
+                "demo error rate fits the scenario",
+            )
+            .clone()
+        };
+        // At most 5% fail, plus three standard deviations at 20 requests (14.6 points).
+        for (failed, status) in [
+            (1, super::Status::Pass),
+            (3, super::Status::Pass),
+            (4, super::Status::Fail),
+            (10, super::Status::Fail),
+        ] {
+            let check = judge(failed);
+            assert_eq!(check.status, status, "{failed} of 20: {check:?}");
+            assert_eq!(check.requests, Some(20));
+        }
+        assert_eq!(judge(1).expected, "0.0%–19.6% (none)");
     }
 
     #[test]

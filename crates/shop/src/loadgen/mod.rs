@@ -190,6 +190,27 @@ struct Run {
     started: AtomicU64,
     limit: Option<u64>,
     seeds: std::sync::Mutex<StdRng>,
+    /// Journeys spawned and not finished, counted from the moment they are spawned (before
+    /// they wait for a permit), so the run ends only after the last one: a journey still
+    /// starting when the caller flushes its telemetry would send requests whose parent span
+    /// no backend gets.
+    outstanding: watch::Sender<usize>,
+}
+
+/// One spawned journey, counted in `Run::outstanding` until it is dropped.
+struct Outstanding(Arc<Run>);
+
+impl Outstanding {
+    fn new(run: &Arc<Run>) -> Self {
+        run.outstanding.send_modify(|n| *n += 1);
+        Self(run.clone())
+    }
+}
+
+impl Drop for Outstanding {
+    fn drop(&mut self) {
+        self.0.outstanding.send_modify(|n| *n = n.saturating_sub(1));
+    }
 }
 
 impl Run {
@@ -238,6 +259,7 @@ pub async fn run(
             None => StdRng::from_os_rng(),
         }),
         started: AtomicU64::new(0),
+        outstanding: watch::Sender::new(0),
         plan,
         target,
         stats,
@@ -269,16 +291,16 @@ pub async fn run(
             }
         }
     }
-    // Every journey holds a permit while it runs: having them all back means none is left.
-    let all = u32::try_from(run.plan.max_in_flight.max(1)).unwrap_or(u32::MAX);
-    let _ = run.permits.acquire_many(all).await;
+    // The schedulers are done: wait for every journey they spawned.
+    let _ = run.outstanding.subscribe().wait_for(|n| *n == 0).await;
     run.started
         .load(Ordering::Relaxed)
         .min(run.limit.unwrap_or(u64::MAX))
 }
 
 /// One journey under the in-flight cap; waiting for a permit counts in its latency.
-async fn launch(run: Arc<Run>, journey: Journey) {
+async fn launch(spawned: Outstanding, journey: Journey) {
+    let run = &spawned.0;
     let _counted = InFlight::new(&run.stats);
     if let Ok(_permit) = run.permits.clone().acquire_owned().await {
         let _ = journey.run(&run.target, &run.stats).await;
@@ -321,7 +343,7 @@ async fn open_stream(
         if !run.claim() {
             return;
         }
-        tokio::spawn(launch(run.clone(), run.journey(&kinds, next)));
+        tokio::spawn(launch(Outstanding::new(&run), run.journey(&kinds, next)));
     }
 }
 
@@ -330,7 +352,8 @@ async fn closed_user(run: Arc<Run>, deadline: Option<tokio::time::Instant>) {
     let kinds = run.plan.closed_mix();
     while deadline.is_none_or(|d| tokio::time::Instant::now() < d) && run.claim() {
         // A task of its own: stopping the users lets the journey in progress finish.
-        let _ = tokio::spawn(launch(run.clone(), run.journey(&kinds, Instant::now()))).await;
+        let journey = run.journey(&kinds, Instant::now());
+        let _ = tokio::spawn(launch(Outstanding::new(&run), journey)).await;
     }
 }
 

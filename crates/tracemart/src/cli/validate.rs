@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use console::analysis::{OperationFilter, OperationRed};
-use console::validate::{Check, DemoRate, Expectations, Recent, evaluate};
+use console::validate::{Check, DemoRate, Expectations, Recent, Status, evaluate};
 use shop::scenario::Change;
 use shop::scenario::api::StatusView;
 use shop::scenario::expectation::{DemoExpectation, ExpectedRate};
@@ -41,7 +41,8 @@ pub struct Args {
     /// Range of the frontend's baseline p95 (the original expected 250ms..500ms).
     #[arg(long, default_value = "0ms..500ms")]
     baseline_p95: String,
-    /// Keep checking until everything passes or this much time has gone.
+    /// Keep checking until everything passes or this much time has gone (a check without
+    /// enough requests since the last scenario change is waited for too).
     #[arg(long, value_parser = humantime::parse_duration, default_value = "0s")]
     wait: Duration,
     /// Seconds a trace must be quiet before a missing parent counts as an orphan.
@@ -250,26 +251,47 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(c) = listening {
         c.stop();
     }
-    let failed = checks.iter().filter(|c| !c.passed).count();
+    let count = |status| checks.iter().filter(|c| c.status == status).count();
+    let (failed, unjudged) = (count(Status::Fail), count(Status::NotEnoughData));
+    let overall = match (failed, unjudged) {
+        (0, 0) => Status::Pass,
+        (0, _) => Status::NotEnoughData,
+        _ => Status::Fail,
+    };
     if args.json {
         println!(
             "{}",
-            serde_json::to_string_pretty(
-                &serde_json::json!({ "passed": failed == 0, "checks": checks })
-            )?
+            serde_json::to_string_pretty(&serde_json::json!({
+                "status": overall,
+                "passed": overall == Status::Pass,
+                "checks": checks,
+            }))?
         );
     } else {
         print_table(&checks);
     }
-    if failed > 0 {
-        eprintln!(
-            "tracemart validate: {failed} of {} checks failed",
-            checks.len()
-        );
-        return Ok(ExitCode::FAILURE);
+    match overall {
+        Status::Pass => Ok(ExitCode::SUCCESS),
+        Status::Fail => {
+            eprintln!(
+                "tracemart validate: {failed} of {} checks failed",
+                checks.len()
+            );
+            Ok(ExitCode::FAILURE)
+        }
+        Status::NotEnoughData => {
+            eprintln!(
+                "tracemart validate: nothing failed, but {unjudged} of {} checks have not enough \
+                 data yet (too few requests since the last scenario change; --wait gives them time)",
+                checks.len()
+            );
+            Ok(ExitCode::from(NOT_ENOUGH_DATA))
+        }
     }
-    Ok(ExitCode::SUCCESS)
 }
+
+/// The exit code when nothing failed but some checks could not be judged yet.
+pub const NOT_ENOUGH_DATA: u8 = 3;
 
 fn print_table(checks: &[Check]) {
     // Columns as wide as their longest entry, so every row lines up.
@@ -282,16 +304,17 @@ fn print_table(checks: &[Check]) {
             .unwrap_or(0)
     };
     let check_w = width("check", |c| &c.check);
+    let result_w = width("result", |c| c.status.label());
     let measured_w = width("measured", |c| &c.measured);
     println!(
-        "{:<check_w$} {:<6} {:<measured_w$} expected",
+        "{:<check_w$} {:<result_w$} {:<measured_w$} expected",
         "check", "result", "measured"
     );
     for c in checks {
         println!(
-            "{:<check_w$} {:<6} {:<measured_w$} {}",
+            "{:<check_w$} {:<result_w$} {:<measured_w$} {}",
             c.check,
-            if c.passed { "ok" } else { "FAIL" },
+            c.status.label(),
             c.measured,
             c.expected
         );
