@@ -353,6 +353,15 @@ pub struct LoadConfig {
     pub follows_story: bool,
 }
 
+/// Whether the shop's operations take production-like times (`crate::latency`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LatencyModel {
+    #[default]
+    Realistic,
+    /// Only what the machine takes (and scenario delays): benchmarks, timing tests.
+    None,
+}
+
 /// `DEMO_MODE=blackfriday`: the story is on from start-up.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DemoStart {
@@ -373,6 +382,7 @@ pub struct ShopConfig {
     pub payment: PaymentConfig,
     pub notification: NotificationConfig,
     pub load: LoadConfig,
+    pub latency: LatencyModel,
     /// Timeout of one call between services.
     pub request_timeout: Duration,
     /// The shop's name in shared stores (Redis keys): replicas with the same namespace share
@@ -415,6 +425,7 @@ impl ShopConfig {
                 per_journey_tagging: false,
                 follows_story: true,
             },
+            latency: LatencyModel::Realistic,
             request_timeout: Duration::from_secs(10),
             namespace: "tracemart".to_owned(),
             control_token: None,

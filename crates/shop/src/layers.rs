@@ -147,8 +147,10 @@ fn broken_rules(graph: &BTreeMap<Part, BTreeSet<Part>>) -> Vec<String> {
                 Some("a service imports no other service, only its contract in api")
             } else if part.starts_with("api/") && service(target) {
                 Some("a contract imports no service")
-            } else if part == "store" && target != "config" {
-                Some("the store depends on config (and telemetry) only")
+            } else if part == "store" && !matches!(target.as_str(), "config" | "latency") {
+                Some("the store depends on config and the latency model (and telemetry) only")
+            } else if part == "latency" && target != "config" {
+                Some("the latency model depends on config only")
             } else if matches!(
                 part.as_str(),
                 "service" | "peer" | "server" | "error" | "types"

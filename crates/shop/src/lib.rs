@@ -4,6 +4,7 @@
 pub mod api;
 pub mod config;
 pub mod error;
+pub mod latency;
 pub mod launcher;
 #[cfg(test)]
 mod layers;

@@ -122,6 +122,10 @@ pub fn app(service: crate::service::Service, ctx: &crate::service::ServiceContex
         .routes
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
+            (ctx.name, ctx.config.latency),
+            crate::latency::per_request,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
             ctx.faults.clone(),
             crate::scenario::faults::per_request,
         ))

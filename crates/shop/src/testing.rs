@@ -55,6 +55,7 @@ pub async fn router_with(name: ServiceName, configure: impl FnOnce(&mut ShopConf
     }
     config.payment.latency = (std::time::Duration::ZERO, std::time::Duration::ZERO);
     config.payment.decline_rate = 0.0;
+    config.latency = crate::config::LatencyModel::None;
     configure(&mut config);
     let settings = telemetry::Settings {
         disabled: true,

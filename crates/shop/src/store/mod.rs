@@ -17,7 +17,8 @@ use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{Any, AnyPool, Transaction};
 use telemetry::{DbClient, DbFailure, DbOperation, DbSystem, ServiceTelemetry};
 
-use crate::config::Database;
+use crate::config::{Database, LatencyModel};
+use crate::latency::{self, Rows};
 
 /// The relational database, as a store name in errors (`database_unavailable`).
 pub const DATABASE: &str = "database";
@@ -161,6 +162,7 @@ pub struct SqlDatabase {
     postgres: bool,
     schema: &'static Schema,
     preparation: Arc<Preparation>,
+    latency: LatencyModel,
 }
 
 /// One attempt at creating the schema, shared by everyone who waits for it.
@@ -189,6 +191,7 @@ impl SqlDatabase {
         config: &Database,
         schema: &'static Schema,
         telemetry: &ServiceTelemetry,
+        latency: LatencyModel,
     ) -> anyhow::Result<Self> {
         install_default_drivers();
         let (url, db, postgres) = match config {
@@ -235,6 +238,7 @@ impl SqlDatabase {
             postgres,
             schema,
             preparation: Arc::default(),
+            latency,
         })
     }
 
@@ -290,16 +294,24 @@ impl SqlDatabase {
             .map_err(|e| format!("database schema not ready: {e:#}"))
     }
 
-    /// Runs one statement inside a CLIENT span.
-    pub async fn run<T>(
+    /// Runs one statement inside a CLIENT span, which lasts its cost under the latency model
+    /// too.
+    pub async fn run<T: Rows>(
         &self,
         op: DbOperation<'_>,
         query: impl Future<Output = Result<T, sqlx::Error>>,
     ) -> Result<T, StoreError> {
         self.prepare().await?;
+        let cost = if self.postgres {
+            latency::POSTGRESQL
+        } else {
+            latency::SQLITE
+        };
         self.db
             .run(op, async {
-                isolated(query).await.map_err(StoreError::from)
+                let result = isolated(query).await.map_err(StoreError::from)?;
+                latency::statement(self.latency, cost, result.rows()).await;
+                Ok(result)
             })
             .await
     }

@@ -10,6 +10,7 @@ mod console;
 mod end_to_end;
 mod fuzz;
 mod inventory;
+mod latency;
 mod loadgen;
 mod outage;
 mod scenarios;

@@ -46,6 +46,10 @@ pub struct RunOptions {
     /// Black Friday's crowd: more shoppers, a rising share of checkouts).
     #[arg(long, env = "LOAD_STEADY")]
     pub load_steady: bool,
+    /// realistic: every route, statement and the payment gateway take production-like times
+    /// (docs/services.md); none: only what the machine takes (benchmarks).
+    #[arg(long, env = "TRACEMART_LATENCY", value_enum, default_value_t = Latency::Realistic)]
+    pub latency: Latency,
     /// Seed for the load generator's choices, for reproducible runs.
     #[arg(long, env = "TRACEMART_SEED")]
     pub seed: Option<u64>,
@@ -67,6 +71,13 @@ pub struct RunOptions {
     /// stdout format of the services' logs.
     #[arg(long, env = "TRACEMART_LOG_FORMAT", value_enum, default_value_t = LogFormatOption::Text)]
     pub log_format: LogFormatOption,
+}
+
+/// `--latency`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Latency {
+    Realistic,
+    None,
 }
 
 /// `--load-tagging` / `tracemart load --tagging`.
@@ -150,6 +161,10 @@ impl RunOptions {
         config.load.seed = self.seed;
         config.load.per_journey_tagging = self.load_tagging == Tagging::PerJourney;
         config.load.follows_story = !self.load_steady;
+        config.latency = match self.latency {
+            Latency::Realistic => shop::config::LatencyModel::Realistic,
+            Latency::None => shop::config::LatencyModel::None,
+        };
         config.control_token = self.control_token.clone().filter(|t| !t.is_empty());
         if let Some(ns) = env.get("TRACEMART_NAMESPACE") {
             config.namespace = ns.to_owned();

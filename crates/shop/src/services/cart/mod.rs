@@ -24,6 +24,7 @@ pub async fn build(ctx: ServiceContext) -> anyhow::Result<Service> {
         ctx.config.cart_ttl,
         &ctx.telemetry,
         ctx.faults.clone(),
+        ctx.config.latency,
     )?;
     let state = Arc::new(State {
         carts: carts.clone(),

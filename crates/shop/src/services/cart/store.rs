@@ -1,6 +1,7 @@
 //! Carts: a Redis hash per cart (`cart:{id}` → product id → quantity) with a TTL, or the same
 //! in memory for the zero-setup local run. Every Redis command is a CLIENT span.
 
+use crate::config::LatencyModel;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -37,6 +38,7 @@ impl CartStore {
         ttl: Duration,
         telemetry: &ServiceTelemetry,
         faults: Faults,
+        latency: LatencyModel,
     ) -> anyhow::Result<Self> {
         let backend = match redis_url {
             Some(url) => Backend::Redis(Box::new(RedisCarts::new(
@@ -44,6 +46,7 @@ impl CartStore {
                 ttl,
                 telemetry,
                 faults.clone(),
+                latency,
             )?)),
             None => Backend::Memory(MemoryCarts::new(ttl)),
         };
@@ -141,6 +144,7 @@ pub struct RedisCarts {
     connection: Arc<tokio::sync::Mutex<Option<MultiplexedConnection>>>,
     db: DbClient,
     ttl: Duration,
+    latency: LatencyModel,
 }
 
 impl RedisCarts {
@@ -149,6 +153,7 @@ impl RedisCarts {
         ttl: Duration,
         telemetry: &ServiceTelemetry,
         faults: Faults,
+        latency: LatencyModel,
     ) -> anyhow::Result<Self> {
         let client =
             redis::Client::open(url).map_err(|e| anyhow::anyhow!("invalid Redis URL: {e}"))?;
@@ -167,6 +172,7 @@ impl RedisCarts {
             connection: Arc::new(tokio::sync::Mutex::new(None)),
             db: DbClient::new(telemetry.clone(), DbSystem::Redis, namespace, address, port),
             ttl,
+            latency,
         })
     }
 
@@ -229,7 +235,11 @@ impl RedisCarts {
                     tries += 1;
                     let (c, fresh) = self.connection().await?;
                     let e = match command(c).await {
-                        Ok(v) => return Ok(v),
+                        Ok(v) => {
+                            // A command is one round trip, whatever it returns.
+                            crate::latency::statement(self.latency, crate::latency::REDIS, 1).await;
+                            return Ok(v);
+                        }
                         Err(e) => e,
                     };
                     let broken = e.is_io_error()

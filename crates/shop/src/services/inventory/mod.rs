@@ -32,7 +32,12 @@ pub(crate) struct State {
 }
 
 pub async fn build(ctx: ServiceContext) -> anyhow::Result<Service> {
-    let sql = SqlDatabase::open(&ctx.config.database, ctx.schema, &ctx.telemetry)?;
+    let sql = SqlDatabase::open(
+        &ctx.config.database,
+        ctx.schema,
+        &ctx.telemetry,
+        ctx.config.latency,
+    )?;
     let stock = InventoryStore::new(sql.clone());
     let state = Arc::new(State {
         stock: stock.clone(),

@@ -28,7 +28,12 @@ pub(crate) struct State {
 
 pub async fn build(ctx: ServiceContext) -> anyhow::Result<Service> {
     let meter = ctx.telemetry.meter();
-    let sql = SqlDatabase::open(&ctx.config.database, ctx.schema, &ctx.telemetry)?;
+    let sql = SqlDatabase::open(
+        &ctx.config.database,
+        ctx.schema,
+        &ctx.telemetry,
+        ctx.config.latency,
+    )?;
     let state = Arc::new(State {
         faults: ctx.faults.clone(),
         charges_kept: store::PaymentStore::new(sql.clone()),

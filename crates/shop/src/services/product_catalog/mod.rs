@@ -22,7 +22,12 @@ pub(crate) struct State {
 }
 
 pub async fn build(ctx: ServiceContext) -> anyhow::Result<Service> {
-    let sql = SqlDatabase::open(&ctx.config.database, ctx.schema, &ctx.telemetry)?;
+    let sql = SqlDatabase::open(
+        &ctx.config.database,
+        ctx.schema,
+        &ctx.telemetry,
+        ctx.config.latency,
+    )?;
     let state = Arc::new(State {
         faults: ctx.faults.clone(),
         products: ProductStore::new(sql.clone()),

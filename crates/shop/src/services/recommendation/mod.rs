@@ -19,7 +19,12 @@ pub(crate) struct State {
 }
 
 pub async fn build(ctx: ServiceContext) -> anyhow::Result<Service> {
-    let sql = SqlDatabase::open(&ctx.config.database, ctx.schema, &ctx.telemetry)?;
+    let sql = SqlDatabase::open(
+        &ctx.config.database,
+        ctx.schema,
+        &ctx.telemetry,
+        ctx.config.latency,
+    )?;
     let state = Arc::new(State {
         store: RecommendationStore::new(sql.clone()),
     });

@@ -76,9 +76,11 @@ impl TestDatabase {
     }
 }
 
-/// A shop config for tests: no autostarted load, no think time, no declines.
+/// A shop config for tests: no autostarted load, no think time, no declines, no latency model
+/// (the tests that time injected delays would see its noise).
 pub fn test_config(database: Database, redis: Option<String>) -> ShopConfig {
     let mut c = ShopConfig::new(database, redis);
+    c.latency = shop::config::LatencyModel::None;
     c.load.autostart = false;
     c.load.think_time = (Duration::ZERO, Duration::from_millis(5));
     c.load.seed = Some(7);
