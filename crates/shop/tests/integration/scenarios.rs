@@ -1064,3 +1064,133 @@ async fn scenarios_survive_a_redis_restart() {
         .await
         .expect("cleanup");
 }
+
+/// The story as the original told it, with the shop's own load: while Black Friday runs the
+/// load generator brings its crowd, and at every step the frontend's demo requests (the
+/// checkouts) fail at the step's rate while baseline stays green — measured on the frontend's
+/// exported SERVER spans, not on the load generator's counts. Clearing it returns the load to
+/// the shop mix.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blackfriday_with_the_built_in_load_fails_demo_checkouts_at_each_step_s_rate() {
+    const SPEED: f64 = 20.0;
+    let (shop, dir) = embedded_shop().await;
+    let view = shop
+        .set_scenario("blackfriday", json!({"speed": SPEED, "seed": 11}))
+        .await;
+    let started_ms = view["started_at_ms"].as_i64().expect("started_at_ms");
+    let (status, _) = shop
+        .send_json(
+            Method::POST,
+            ServiceName::LoadGenerator,
+            "/start",
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let profile = eventually(
+        "the load to follow the story",
+        Duration::from_secs(5),
+        || async {
+            let (_, s) = shop.get(ServiceName::LoadGenerator, "/status").await;
+            let p = s["effective_plan"]["profile"].clone();
+            (p["name"] == "blackfriday").then_some(p)
+        },
+    )
+    .await;
+    assert_eq!(profile["speed"], SPEED);
+
+    // Through the story's 20 minutes (60 s), then 20 s of its last step.
+    let table = shop::scenario::catalogue::BLACKFRIDAY_STEPS;
+    let step_ms = |minute: f64| started_ms + (minute * 60_000.0 / SPEED) as i64;
+    let end_ms = step_ms(table[5].0) + 20_000;
+    let now = shop::scenario::state::now_ms();
+    tokio::time::sleep(Duration::from_millis(
+        u64::try_from(end_ms - now).unwrap_or(0),
+    ))
+    .await;
+    shop.clear_scenario("blackfriday").await;
+    let plan = eventually(
+        "the load to return to the shop mix",
+        Duration::from_secs(5),
+        || async {
+            let (_, s) = shop.get(ServiceName::LoadGenerator, "/status").await;
+            (s["effective_plan"]["profile"]["name"] == "shop")
+                .then_some(s["effective_plan"].clone())
+        },
+    )
+    .await;
+    assert_eq!(plan["tagging"], "per-request");
+    let (status, _) = shop
+        .send_json(
+            Method::POST,
+            ServiceName::LoadGenerator,
+            "/stop",
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    tokio::time::sleep(Duration::from_secs(4)).await;
+
+    let served: Vec<Span> = spans(&shop.sink)
+        .into_iter()
+        .filter(|s| s.service == "frontend" && *s.kind() == SpanKind::Server)
+        .collect();
+    let start_ms = |s: &Span| {
+        s.data
+            .start_time
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64)
+    };
+    let (mut baseline, mut baseline_errors) = (0u32, 0u32);
+    for (step, (from, _, rate)) in table.iter().enumerate() {
+        // Half a second off each edge: a checkout started there may be judged by either step.
+        let lo = step_ms(*from) + 500;
+        let hi = table.get(step + 1).map_or(end_ms, |next| step_ms(next.0)) - 500;
+        let during: Vec<&Span> = served
+            .iter()
+            .filter(|s| (lo..hi).contains(&start_ms(s)))
+            .collect();
+        let demo: Vec<&&Span> = during
+            .iter()
+            .filter(|s| s.attr("traffic.type").as_deref() == Some("demo"))
+            .collect();
+        assert!(
+            demo.iter().all(|s| s.name() == "POST /api/checkout"),
+            "only the checkout request is demo traffic"
+        );
+        let n = demo.len() as f64;
+        let failed = demo.iter().filter(|s| is_error(s)).count() as f64;
+        // Four standard deviations of a binomial at the step's rate (none at minute 0).
+        let slack = 4.0 * (rate * (1.0 - rate) / n.max(1.0)).sqrt();
+        let measured = failed / n.max(1.0);
+        eprintln!(
+            "step {step}: {failed} of {n} demo requests failed ({:.1}%, expected {:.0}%)",
+            measured * 100.0,
+            rate * 100.0
+        );
+        // Minute 0 lasts 3 s: a few checkouts, none of which may fail.
+        let fewest = if step == 0 { 1.0 } else { 10.0 };
+        assert!(
+            n >= fewest,
+            "step {step}: only {n} checkouts reached the frontend"
+        );
+        assert!(
+            (measured - rate).abs() <= slack,
+            "step {step}: {failed} of {n} demo requests failed, expected {rate} ± {slack:.3}"
+        );
+        for s in during
+            .iter()
+            .filter(|s| s.attr("traffic.type").as_deref() == Some("baseline"))
+        {
+            baseline += 1;
+            baseline_errors += u32::from(is_error(s));
+        }
+    }
+    assert!(baseline >= 200, "{baseline} baseline requests");
+    assert!(
+        f64::from(baseline_errors) <= 0.02 * f64::from(baseline),
+        "baseline: {baseline_errors} of {baseline} failed"
+    );
+    shop.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
