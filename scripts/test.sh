@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every check and test of the project: format, lints, unit and integration tests against
-# a real PostgreSQL and Redis, the deployment checks (scripts/check-deploy.sh) and the console's
-# page in headless Chromium (tests/ui/run.sh, which installs Chromium when it can). Starts them when they are installed but stopped, installs them
+# a real PostgreSQL and Redis, the deployment checks (scripts/check-deploy.sh), the public API
+# against its OpenAPI document (scripts/check-api.sh: openapi-spec-validator, schemathesis) and
+# the console's page in headless Chromium (tests/ui/run.sh, which installs Chromium when it
+# can). Starts PostgreSQL and Redis when they are installed but stopped, installs them
 # (Debian/Ubuntu, as root) when they are missing, and otherwise says what to do.
 #   scripts/test.sh [extra cargo-nextest arguments]
 # Environment: TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres),
@@ -10,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [[ ${1:-} == -h || ${1:-} == --help ]]; then
-  sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
   exit 0
 fi
 
@@ -91,5 +93,7 @@ fi
 say "deployment checks (manifests against the binary, collector, Dockerfile, scripts)"
 cargo build --quiet -p tracemart
 scripts/check-deploy.sh
+say "the public API against its OpenAPI document (scripts/check-api.sh)"
+scripts/check-api.sh
 say "console UI in headless Chromium (tests/ui/run.sh)"
 tests/ui/run.sh

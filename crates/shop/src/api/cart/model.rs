@@ -2,13 +2,13 @@
 
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct CartItem {
     pub product_id: i64,
     pub quantity: i64,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Cart {
     pub cart_id: String,
     pub items: Vec<CartItem>,
@@ -27,9 +27,11 @@ impl Cart {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AddItem {
+    #[schema(minimum = 1, example = 3)]
     pub product_id: i64,
+    #[schema(minimum = 1, maximum = 99, example = 1)]
     pub quantity: i64,
 }
 

@@ -8,30 +8,34 @@ use crate::api::checkout::model::Order;
 use crate::api::payment::model::Card;
 use crate::api::product_catalog::model::Product;
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct BrowseRequest {
+    #[schema(pattern = "^[A-Za-z0-9_-]{1,64}$", example = "s-demo-1")]
     pub cart_id: Option<String>,
+    #[schema(example = "books")]
     pub category: Option<String>,
+    #[schema(minimum = 1, maximum = 100, example = 12)]
     pub limit: Option<i64>,
-    /// Show prices in this currency too.
+    /// Show prices in this currency too: USD, EUR, GBP, JPY or CAD.
+    #[schema(pattern = "^[A-Z]{3}$", example = "EUR")]
     pub currency: Option<String>,
 }
 
 /// A price shown in the shopper's currency.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct DisplayPrice {
     pub product_id: i64,
     /// Minor units of the display currency.
     pub amount: i64,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CartSummary {
     pub cart_id: String,
     pub item_count: i64,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct BrowsePage {
     pub products: Vec<Product>,
     pub cart: Option<CartSummary>,
@@ -46,19 +50,24 @@ pub struct BrowsePage {
     pub degraded: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CheckoutRequest {
+    /// The cart to check out: it must hold at least one item.
+    #[schema(pattern = "^[A-Za-z0-9_-]{1,64}$", example = "s-demo-1")]
     pub cart_id: String,
+    #[schema(max_length = 254, example = "ada@shoppers.example")]
     pub email: Option<String>,
     /// Display currency; the shop charges in USD.
+    #[schema(pattern = "^[A-Z]{3}$", example = "EUR")]
     pub currency: Option<String>,
     /// Destination, ISO 3166 alpha-2; `US` when absent.
+    #[schema(pattern = "^[A-Z]{2}$", example = "DE")]
     pub country: Option<String>,
     pub card: Card,
 }
 
 /// The order's amounts in the shopper's currency.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct DisplayTotal {
     pub currency: String,
     pub items: i64,
@@ -66,7 +75,7 @@ pub struct DisplayTotal {
     pub total: i64,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CheckoutResult {
     pub order: Order,
     pub recommendations: Vec<Product>,
@@ -75,7 +84,8 @@ pub struct CheckoutResult {
     pub estimated_delivery_days: u32,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ProductsQuery {
     pub q: Option<String>,
     pub category: Option<String>,
@@ -84,7 +94,7 @@ pub struct ProductsQuery {
     pub limit: Option<i64>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CartView {
     #[serde(flatten)]
     pub cart: Cart,
@@ -93,7 +103,7 @@ pub struct CartView {
     pub currency: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CartLine {
     pub product: Product,
     pub quantity: i64,

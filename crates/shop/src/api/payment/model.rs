@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// A card number: `Debug` and `Display` show only the last four digits.
-#[derive(Clone, Deserialize, Serialize, PartialEq)]
+#[derive(Clone, Deserialize, Serialize, PartialEq, utoipa::ToSchema)]
 #[serde(transparent)]
 pub struct CardNumber(String);
 
@@ -30,7 +30,7 @@ impl std::fmt::Debug for CardNumber {
 }
 
 /// The CVV: never printed at all.
-#[derive(Clone, Deserialize, Serialize, PartialEq)]
+#[derive(Clone, Deserialize, Serialize, PartialEq, utoipa::ToSchema)]
 #[serde(transparent)]
 pub struct Cvv(String);
 
@@ -50,11 +50,17 @@ impl std::fmt::Debug for Cvv {
     }
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Card {
+    /// 4242424242424242 is approved (apart from the gateway's random declines),
+    /// 4000000000000002 always declined; spaces and dashes are allowed.
+    #[schema(value_type = String, pattern = "^[0-9 -]{12,23}$", example = "4242424242424242")]
     pub number: CardNumber,
+    #[schema(value_type = String, pattern = "^[0-9]{3,4}$", example = "123")]
     pub cvv: Cvv,
+    #[schema(minimum = 1, maximum = 12, example = 12)]
     pub exp_month: u32,
+    #[schema(example = 2034)]
     pub exp_year: u32,
 }
 

@@ -14,6 +14,7 @@ use crate::api::frontend::model::{
 use crate::api::payment::model::{ChargeRequest, RefundRequest};
 use crate::api::product_catalog::model::{Product, ProductList};
 use crate::api::shipping::model::QuoteRequest;
+use crate::error::ErrorBody;
 use crate::error::code;
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, OptionalJson};
 use crate::scenario::Scenario;
@@ -26,6 +27,21 @@ const HOME_COUNTRY: &str = "US";
 /// Baseline flow: cart summary, a page of products, prices in the shopper's currency and ads,
 /// fetched side by side. Never touches recommendations. Ads and display prices are extras: if
 /// their service fails the page is still served, without them.
+#[utoipa::path(
+    post,
+    path = "/api/browse",
+    tag = "shop",
+    request_body(content = Option<BrowseRequest>, description = "All fields optional; the body may be empty"),
+    responses(
+        (status = 200, description = "A page of products, with the cart summary, ads and display prices", body = BrowsePage),
+        (status = 400, description = "Invalid cart id, limit or currency", body = ErrorBody),
+        (status = 404, description = "No such category", body = ErrorBody),
+        (status = 415, description = "The body is not JSON", body = ErrorBody),
+        (status = 502, description = "A service it calls failed", body = ErrorBody),
+        (status = 503, description = "A service it calls is unavailable (or a scenario fails it)", body = ErrorBody),
+        (status = 504, description = "A service it calls did not answer in time", body = ErrorBody),
+    )
+)]
 pub(super) async fn browse(
     State(s): State<Arc<super::State>>,
     OptionalJson(req): OptionalJson<BrowseRequest>,
@@ -118,6 +134,26 @@ pub(super) async fn browse(
 /// Demo flow: cart → recommendations → pricing → currency → shipping quote → payment → order
 /// (→ inventory, → notification) → clear the cart. A failed order after a successful charge is
 /// refunded.
+#[utoipa::path(
+    post,
+    path = "/api/checkout",
+    tag = "shop",
+    request_body = CheckoutRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "One checkout attempt: a retry with the same key is never charged or ordered twice")),
+    responses(
+        (status = 201, description = "Ordered and charged", body = CheckoutResult),
+        (status = 200, description = "The same attempt again: its order", body = CheckoutResult),
+        (status = 400, description = "Invalid input, or an empty cart", body = ErrorBody),
+        (status = 402, description = "The card was declined", body = ErrorBody),
+        (status = 404, description = "A product in the cart no longer exists", body = ErrorBody),
+        (status = 409, description = "Not enough stock (the charge is refunded)", body = ErrorBody),
+        (status = 415, description = "The body is not JSON", body = ErrorBody),
+        (status = 422, description = "The body is JSON of the wrong shape", body = ErrorBody),
+        (status = 502, description = "A service it calls failed", body = ErrorBody),
+        (status = 503, description = "A service it calls is unavailable (or a scenario fails it)", body = ErrorBody),
+        (status = 504, description = "A service it calls did not answer in time", body = ErrorBody),
+    )
+)]
 pub(super) async fn checkout(
     State(s): State<Arc<super::State>>,
     headers: http::HeaderMap,
@@ -331,6 +367,19 @@ fn price_and_weigh(cart: &Cart, products: &[Product]) -> ApiResult<(i64, i64)> {
         })
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/products",
+    tag = "shop",
+    params(ProductsQuery),
+    responses(
+        (status = 200, description = "Products matching the search text or the filters", body = ProductList),
+        (status = 400, description = "Invalid filter", body = ErrorBody),
+        (status = 502, description = "A service it calls failed", body = ErrorBody),
+        (status = 503, description = "A service it calls is unavailable (or a scenario fails it)", body = ErrorBody),
+        (status = 504, description = "A service it calls did not answer in time", body = ErrorBody),
+    )
+)]
 pub(super) async fn products(
     State(s): State<Arc<super::State>>,
     ApiQuery(q): ApiQuery<ProductsQuery>,
@@ -354,6 +403,20 @@ pub(super) async fn products(
     Ok(Json(s.catalog.list(&filters).await?))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/products/{id}",
+    tag = "shop",
+    params(("id" = i64, Path, description = "Product id")),
+    responses(
+        (status = 200, description = "The product", body = Product),
+        (status = 400, description = "Invalid product id", body = ErrorBody),
+        (status = 404, description = "No such product", body = ErrorBody),
+        (status = 502, description = "A service it calls failed", body = ErrorBody),
+        (status = 503, description = "A service it calls is unavailable (or a scenario fails it)", body = ErrorBody),
+        (status = 504, description = "A service it calls did not answer in time", body = ErrorBody),
+    )
+)]
 pub(super) async fn product(
     State(s): State<Arc<super::State>>,
     ApiPath(id): ApiPath<i64>,
@@ -362,6 +425,19 @@ pub(super) async fn product(
     Ok(Json(s.catalog.product(id).await?))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/cart/{cart_id}",
+    tag = "shop",
+    params(("cart_id" = String, Path, description = "Any id the shopper chose: 1–64 letters, digits, '-' or '_'")),
+    responses(
+        (status = 200, description = "The cart with its lines priced (empty when unknown)", body = CartView),
+        (status = 400, description = "Invalid cart id", body = ErrorBody),
+        (status = 502, description = "A service it calls failed", body = ErrorBody),
+        (status = 503, description = "A service it calls is unavailable (or a scenario fails it)", body = ErrorBody),
+        (status = 504, description = "A service it calls did not answer in time", body = ErrorBody),
+    )
+)]
 pub(super) async fn view_cart(
     State(s): State<Arc<super::State>>,
     ApiPath(cart_id): ApiPath<String>,
@@ -394,6 +470,24 @@ pub(super) async fn view_cart(
     }))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/cart/{cart_id}/items",
+    tag = "shop",
+    params(("cart_id" = String, Path, description = "Any id the shopper chose: 1–64 letters, digits, '-' or '_'")),
+    request_body = AddItem,
+    responses(
+        (status = 201, description = "The cart after the addition", body = Cart),
+        (status = 400, description = "Invalid cart id, product id or quantity", body = ErrorBody),
+        (status = 404, description = "No such product", body = ErrorBody),
+        (status = 409, description = "Not enough stock", body = ErrorBody),
+        (status = 415, description = "The body is not JSON", body = ErrorBody),
+        (status = 422, description = "The body is JSON of the wrong shape", body = ErrorBody),
+        (status = 502, description = "A service it calls failed", body = ErrorBody),
+        (status = 503, description = "A service it calls is unavailable (or a scenario fails it)", body = ErrorBody),
+        (status = 504, description = "A service it calls did not answer in time", body = ErrorBody),
+    )
+)]
 pub(super) async fn add_to_cart(
     State(s): State<Arc<super::State>>,
     ApiPath(cart_id): ApiPath<String>,
@@ -414,6 +508,20 @@ pub(super) async fn add_to_cart(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/orders/{order_id}",
+    tag = "shop",
+    params(("order_id" = String, Path, description = "The order id a checkout answered")),
+    responses(
+        (status = 200, description = "The order", body = Order),
+        (status = 400, description = "Invalid order id", body = ErrorBody),
+        (status = 404, description = "No such order", body = ErrorBody),
+        (status = 502, description = "A service it calls failed", body = ErrorBody),
+        (status = 503, description = "A service it calls is unavailable (or a scenario fails it)", body = ErrorBody),
+        (status = 504, description = "A service it calls did not answer in time", body = ErrorBody),
+    )
+)]
 pub(super) async fn order(
     State(s): State<Arc<super::State>>,
     ApiPath(order_id): ApiPath<String>,

@@ -2,6 +2,7 @@
 //! `POST /api/browse` is the baseline flow, `POST /api/checkout` the demo flow.
 
 mod handlers;
+pub mod openapi;
 
 use std::sync::Arc;
 
@@ -47,7 +48,10 @@ pub async fn build(ctx: ServiceContext) -> anyhow::Result<Service> {
         checkout: CheckoutClient::new(&ctx),
     });
     // A checkout from a curl or a browser is the demo flow, as the load generator's are.
-    Ok(Service::without_store(router(state)).with_demo_routes(&["/api/checkout"]))
+    let mut service = Service::without_store(router(state)).with_demo_routes(&["/api/checkout"]);
+    // The API's description is documentation, not shop traffic: no spans.
+    service.control = Router::new().route("/openapi.json", get(openapi::serve));
+    Ok(service)
 }
 
 pub(crate) fn router(state: Arc<State>) -> Router {
