@@ -23,7 +23,7 @@ export function render() {
   const L = map.layout;
   const edgeLayer = $('#map-edges'), nodeLayer = $('#map-nodes');
   const secs = live.secs();
-  setText($('#map-window'), secs ? `error rates over the last ${secs} s` : 'error rates over all stored spans');
+  setText($('#map-window'), secs ? `rates and error rates over the last ${secs} s` : 'rates and error rates over all stored spans');
 
   // edges
   const seenE = new Set(), labels = [];
@@ -104,14 +104,14 @@ export function render() {
         x += wpx + 8;
       });
       setText(el.title, `${n.name}\n${fmtInt(st.req)} requests stored, ${fmtInt(st.err)} errors\n` +
-        st.types.map(t => `${t.type}: ${fmtPct(t.errRate)} errors${t.live ? ' (last 30 s)' : ''}`).join('\n') + '\nclick: traces through this service');
+        st.types.map(t => `${t.type}: ${fmtPct(t.errRate)} errors ${t.live ? `(last ${secs} s)` : '(all stored)'}`).join('\n') + '\nclick: traces through this service');
     } else {
       const s = dbStats.get(n.id) || { calls: 0, errors: 0, p95: 0, wn: 0, we: 0, live: false };
       const er = s.live ? (s.wn ? s.we / s.wn : null) : (s.calls ? s.errors / s.calls : null);
       setAttrs(el.g, { class: `node database ${s.calls ? levelOf(er) : 'idle'}${hl ? ' hl' : ''}` });
       el.l1.innerHTML = `${esc(fmtInt(s.calls))} calls · p95 ${esc(fmtMs(s.p95))}`;
       setText(el.l2, er ? `${fmtPct(er)} errors` : 'no errors');
-      setText(el.title, `${n.name} (database)\n${fmtInt(s.calls)} calls, ${fmtInt(s.errors)} errors\nclick: the Databases view`);
+      setText(el.title, `${n.name} (database)\n${fmtInt(s.calls)} calls, ${fmtInt(s.errors)} errors (all stored)\nclick: the Databases view`);
     }
   }
   for (const [id, el] of map.nodes) if (!seenN.has(id)) { el.g.remove(); map.nodes.delete(id); }
@@ -160,7 +160,7 @@ function renderHotspots(sum, g) {
   }
   hot.sort((a, b) => b.er - a.er);
   const html = hot.length
-    ? '<span class="dim">errors now:</span> ' + hot.slice(0, 4).map(h => `<a class="chip ${levelOf(h.er)}" href="#traces?service=${encodeURIComponent(h.label)}&status=error">${esc(h.label)} <b>${fmtPct(h.er)}</b></a>`).join('')
+    ? `<span class="dim">${live.secs() ? 'errors now:' : 'errors over all stored spans:'}</span> ` + hot.slice(0, 4).map(h => `<a class="chip ${levelOf(h.er)}" href="#traces?service=${encodeURIComponent(h.label)}&status=error">${esc(h.label)} <b>${fmtPct(h.er)}</b></a>`).join('')
     : '<span class="chip ok">all services healthy</span>';
   setHtml($('#hotspots'), html);
 }
