@@ -15,7 +15,13 @@ pub struct Edge {
     /// `service` or `database`.
     pub to_kind: String,
     pub calls: u64,
+    /// Calls that failed, by the rule the callee's node follows (`call_failed`): a 4xx
+    /// answer is not one.
     pub errors: u64,
+    /// Calls the callee answered with a 4xx (a declined card is a 402): counted apart, as
+    /// no failure of the callee.
+    #[serde(default)]
+    pub status_4xx: u64,
     pub error_rate: f64,
     pub p50_ms: f64,
     pub p95_ms: f64,
@@ -295,10 +301,33 @@ pub fn traces(store: &Store, f: &TraceFilter) -> Vec<TraceSummary> {
 /// Calls, errors and durations (ns) of one group.
 type Tally = (u64, u64, Vec<u64>);
 
+/// The HTTP status a call was answered with: as the caller recorded it, else as the callee
+/// did. None when there was no answer (a timeout, a dropped connection) or no HTTP.
+fn http_status(client: &StoredSpan, server: &StoredSpan) -> Option<u16> {
+    client
+        .attr("http.response.status_code")
+        .or_else(|| server.attr("http.response.status_code"))
+        .and_then(|v| v.parse().ok())
+}
+
+/// Whether a call along an edge failed, by the rule the callee's node follows: its SERVER
+/// span is an error (a 5xx, an error status). The caller's error counts too when it got no
+/// usable answer (a timeout, a dropped connection, a 5xx from something in between), but not
+/// for a 4xx: the semantic conventions make a 4xx an error on the CLIENT span only, and a
+/// declined card (402) or a sold-out item is the callee working as it should.
+fn call_failed(client: &StoredSpan, server: &StoredSpan, status: Option<u16>) -> bool {
+    server.error || (client.error && !is_4xx(status))
+}
+
+fn is_4xx(status: Option<u16>) -> bool {
+    status.is_some_and(|c| (400..500).contains(&c))
+}
+
 /// The service graph and RED of a set of spans (everything stored, or a recent window).
 #[derive(Default)]
 struct Flows {
-    edges: BTreeMap<(String, String, &'static str), Tally>,
+    /// Per (from, to, to_kind): the tally and the calls answered with a 4xx.
+    edges: BTreeMap<(String, String, &'static str), (Tally, u64)>,
     red: BTreeMap<(String, String), Tally>,
 }
 
@@ -321,15 +350,17 @@ impl Flows {
         &mut self,
         (from, to, to_kind): (&str, &str, &'static str),
         failed: bool,
+        status_4xx: bool,
         duration_ns: u64,
     ) {
-        let t = self
+        let (t, s4xx) = self
             .edges
             .entry((from.to_owned(), to.to_owned(), to_kind))
             .or_default();
         t.0 += 1;
         t.1 += u64::from(failed);
         t.2.push(duration_ns);
+        *s4xx += u64::from(status_4xx);
     }
 
     /// The rows, rates over `seconds`.
@@ -337,19 +368,22 @@ impl Flows {
         let edges = self
             .edges
             .into_iter()
-            .map(|((from, to, to_kind), (calls, errors, mut d))| {
-                let (p50, p95, _) = percentiles(&mut d);
-                Edge {
-                    from,
-                    to,
-                    to_kind: to_kind.to_owned(),
-                    calls,
-                    errors,
-                    error_rate: errors as f64 / calls.max(1) as f64,
-                    p50_ms: p50,
-                    p95_ms: p95,
-                }
-            })
+            .map(
+                |((from, to, to_kind), ((calls, errors, mut d), status_4xx))| {
+                    let (p50, p95, _) = percentiles(&mut d);
+                    Edge {
+                        from,
+                        to,
+                        to_kind: to_kind.to_owned(),
+                        calls,
+                        errors,
+                        status_4xx,
+                        error_rate: errors as f64 / calls.max(1) as f64,
+                        p50_ms: p50,
+                        p95_ms: p95,
+                    }
+                },
+            )
             .collect();
         let red = self
             .red
@@ -422,11 +456,13 @@ pub fn summary(store: &Store, settle_ns: u64, window_ns: Option<u64>) -> Summary
                 && parent.kind == kind::CLIENT
                 && parent.service != s.service
             {
-                let failed = s.error || parent.error;
+                let status = http_status(parent, s);
+                let failed = call_failed(parent, s, status);
+                let status_4xx = is_4xx(status);
                 let edge = (&*parent.service, &*s.service, "service");
-                all.call(edge, failed, parent.duration_ns());
+                all.call(edge, failed, status_4xx, parent.duration_ns());
                 if let Some(w) = &mut recent {
-                    w.call(edge, failed, parent.duration_ns());
+                    w.call(edge, failed, status_4xx, parent.duration_ns());
                 }
             }
             if s.kind == kind::CLIENT
@@ -438,10 +474,11 @@ pub fn summary(store: &Store, settle_ns: u64, window_ns: Option<u64>) -> Summary
                 if s.attr("db.system").is_some() {
                     old += 1;
                 }
+                // a database has no SERVER spans: its calls fail as their CLIENT spans say
                 let edge = (&*s.service, system, "database");
-                all.call(edge, s.error, s.duration_ns());
+                all.call(edge, s.error, false, s.duration_ns());
                 if let Some(w) = &mut recent {
-                    w.call(edge, s.error, s.duration_ns());
+                    w.call(edge, s.error, false, s.duration_ns());
                 }
                 let statement = s
                     .attr("db.query.text")
@@ -641,6 +678,43 @@ mod tests {
     }
 
     #[test]
+    fn a_declined_call_is_no_error_on_its_edge_and_a_503_or_a_timeout_is() {
+        let spans: Vec<S> = [
+            charge(1, 5, Some("402")),
+            charge(2, 5, Some("402")),
+            charge(3, 5, Some("200")),
+            charge(4, 5, Some("503")),
+            charge(5, 5, None),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        let sum = summary(&store(&spans), 0, None);
+        let e = edge(&sum.edges, "checkout", "payment");
+        assert_eq!(e.calls, 5);
+        assert_eq!(e.errors, 2, "the 503 and the timeout, not the two 402s");
+        assert_eq!(e.status_4xx, 2);
+        assert!((e.error_rate - 0.4).abs() < 1e-9);
+        // the callee's node counts its SERVER spans: the 503, and neither 402
+        let payment = sum
+            .red
+            .iter()
+            .find(|r| r.service == "payment")
+            .expect("payment's RED");
+        assert_eq!((payment.requests, payment.errors), (5, 1));
+
+        // declines alone leave the edge without errors
+        let declines: Vec<S> = [charge(1, 5, Some("402")), charge(2, 5, Some("402"))]
+            .into_iter()
+            .flatten()
+            .collect();
+        let sum = summary(&store(&declines), 0, None);
+        let e = edge(&sum.edges, "checkout", "payment");
+        assert_eq!((e.calls, e.errors, e.status_4xx), (2, 0, 2));
+        assert_eq!(e.error_rate, 0.0);
+    }
+
+    #[test]
     fn the_window_holds_the_requests_that_started_within_it() {
         // a minute ago every charge failed; in the last 30 s one of four did
         let spans: Vec<S> = [
@@ -649,7 +723,7 @@ mod tests {
             charge(3, 20, Some("200")),
             charge(4, 10, Some("200")),
             charge(5, 5, Some("503")),
-            charge(6, 1, Some("200")),
+            charge(6, 1, Some("402")),
         ]
         .into_iter()
         .flatten()
@@ -665,7 +739,11 @@ mod tests {
         let w = sum.window.expect("the window");
         assert_eq!(w.seconds, 30.0);
         let recent = edge(&w.edges, "checkout", "payment");
-        assert_eq!((recent.calls, recent.errors), (4, 1), "the last 30 s");
+        assert_eq!(
+            (recent.calls, recent.errors, recent.status_4xx),
+            (4, 1, 1),
+            "the last 30 s"
+        );
         let payment = w
             .red
             .iter()

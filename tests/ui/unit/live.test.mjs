@@ -15,7 +15,7 @@ function summary({ stored = [10_000, 5_000], baseline = [300, 0], demo = [60, 40
       red: [red('baseline', baseline), red('demo', demo)],
       edges: [
         { from: 'checkout', to: 'postgres', to_kind: 'database', calls: db[0], errors: db[1] },
-        { from: 'checkout', to: 'payment', to_kind: 'service', calls: 20, errors: 2 },
+        { from: 'checkout', to: 'payment', to_kind: 'service', calls: 20, errors: 2, status_4xx: 5 },
       ],
     },
   };
@@ -38,7 +38,7 @@ test('the first summary already gives the last 30 s, not everything stored', () 
   assert.ok(Math.abs(demo.errRate - 40 / 60) < 1e-12, 'over the window: 40 of 60, not 5,000 of 10,000');
 });
 
-test('services sum their traffic types; edges are keyed as the map keys them', () => {
+test('services sum their traffic types; edges are keyed as the map keys them, with their 4xx', () => {
   const w = liveWindow();
   w.record(summary());
   const svc = w.windowed('svc', 'checkout');
@@ -46,7 +46,7 @@ test('services sum their traffic types; edges are keyed as the map keys them', (
   assert.equal(svc.rate, 12);
   assert.equal(w.windowed('edges', 'checkout>db:postgres').n, 150);
   const pay = w.windowed('edges', 'checkout>payment');
-  assert.deepEqual([pay.n, pay.errors, pay.errRate], [20, 2, 0.1]);
+  assert.deepEqual([pay.n, pay.errors, pay.status4xx, pay.errRate], [20, 2, 5, 0.1]);
 });
 
 test('a row without requests in the window is quiet there, not absent', () => {
@@ -90,9 +90,9 @@ test('trends keep one point per summary, 90 at most, rows quiet in the window at
 test('windowOf keys the window of one summary', () => {
   const s = windowOf(summary({ baseline: [7, 1], demo: [3, 2], db: [4, 0] }));
   assert.equal(s.secs, 30);
-  assert.deepEqual(s.red['checkout|demo'], [3, 2]);
-  assert.deepEqual(s.svc.checkout, [10, 3]);
-  assert.deepEqual(s.edges['checkout>db:postgres'], [4, 0]);
-  assert.deepEqual(s.edges['checkout>payment'], [20, 2]);
+  assert.deepEqual(s.red['checkout|demo'], [3, 2, 0]);
+  assert.deepEqual(s.svc.checkout, [10, 3, 0]);
+  assert.deepEqual(s.edges['checkout>db:postgres'], [4, 0, 0]);
+  assert.deepEqual(s.edges['checkout>payment'], [20, 2, 5]);
   assert.equal(windowOf({ red: [], edges: [] }), null);
 });

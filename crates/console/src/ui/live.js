@@ -9,18 +9,18 @@ export const WINDOW_S = 30;
 // trend points kept per RED row: 3 minutes at one summary every 2 s
 export const TREND_POINTS = 90;
 
-// one summary's window, keyed for `windowed`: [requests, errors] per key; null when the
-// summary carries none
+// one summary's window, keyed for `windowed`: [requests, errors, answered 4xx] per key; null
+// when the summary carries none
 export function windowOf(sum) {
   const w = sum.window;
   if (!w) return null;
   const out = { secs: w.seconds, red: {}, svc: {}, edges: {} };
   for (const r of w.red) {
-    out.red[r.service + '|' + r.traffic_type] = [r.requests, r.errors];
-    const a = out.svc[r.service] || (out.svc[r.service] = [0, 0]);
+    out.red[r.service + '|' + r.traffic_type] = [r.requests, r.errors, 0];
+    const a = out.svc[r.service] || (out.svc[r.service] = [0, 0, 0]);
     a[0] += r.requests; a[1] += r.errors;
   }
-  for (const e of w.edges) out.edges[edgeId(e)] = [e.calls, e.errors];
+  for (const e of w.edges) out.edges[edgeId(e)] = [e.calls, e.errors, e.status_4xx || 0];
   return out;
 }
 
@@ -29,12 +29,12 @@ export function liveWindow({ trendPoints = TREND_POINTS } = {}) {
   const trends = new Map(); // red key -> [{rate, err}]
 
   // `kind` is 'red' (service|traffic type), 'svc' (service) or 'edges' (edgeId): the
-  // requests, errors and rate of the window (nothing there: none), or null when the latest
-  // summary carried no window
+  // requests, errors, 4xx answers and rate of the window (nothing there: none), or null
+  // when the latest summary carried no window
   function windowed(kind, key) {
     if (!cur) return null;
-    const [n, errors] = cur[kind][key] || [0, 0];
-    return { rate: n / cur.secs, n, errors, errRate: n ? errors / n : null, secs: cur.secs };
+    const [n, errors, status4xx] = cur[kind][key] || [0, 0, 0];
+    return { rate: n / cur.secs, n, errors, status4xx, errRate: n ? errors / n : null, secs: cur.secs };
   }
 
   function record(sum) {

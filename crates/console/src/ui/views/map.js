@@ -3,7 +3,7 @@
 import { $, svg, setAttrs, setText, setHtml } from '../dom.js';
 import { S, live } from '../state.js';
 import { esc, colourOf, fmtInt, fmtMs, fmtPct, fmtRate, levelOf, WARN } from '../format.js';
-import { NODE_W, NODE_H, buildGraph, layoutGraph, edgeGeometry, placeLabels, labelTspans } from '../graph.js';
+import { NODE_W, NODE_H, buildGraph, layoutGraph, edgeGeometry, placeLabels, labelTspans, edgeFigures } from '../graph.js';
 import { serviceStats } from '../data.js';
 
 const map = { sig: '', layout: null, nodes: new Map(), edges: new Map(), focus: null };
@@ -42,22 +42,18 @@ export function render() {
     if (!geo) continue;
     const { d, lx, ly, anchor } = geo;
     const x = ed.e;
-    const w = live.windowed('edges', ed.id);
-    const er = w ? w.errRate : x.error_rate;
-    const lv = levelOf(er);
+    const f = edgeFigures(x, live.windowed('edges', ed.id));
+    const lv = f.level;
     const width = Math.min(7, 1.6 + Math.log10(x.calls + 1) * 1.3);
-    const cls = `edge ${lv}${w && w.n === 0 ? ' still' : ''}${map.focus && (ed.from === map.focus || ed.to === map.focus) ? ' hl' : ''}`;
+    const cls = `edge ${lv}${f.still ? ' still' : ''}${map.focus && (ed.from === map.focus || ed.to === map.focus) ? ' hl' : ''}`;
     setAttrs(el.g, { class: cls });
     setAttrs(el.lg, { class: cls });
     setAttrs(el.line, { d, 'stroke-width': width.toFixed(1), 'marker-end': `url(#arrow-${lv})` });
     setAttrs(el.flow, { d });
     setAttrs(el.lbl, { 'text-anchor': anchor });
-    // two or three short lines: above the edge at the arrow's end, below it at the source's end
-    const lines = [`${fmtInt(x.calls)} calls`, `p95 ${fmtMs(x.p95_ms)}`];
-    if (er) lines.push(`${fmtPct(er)} errors`);
-    labels.push({ el, lx, ly, anchor, lines, below: anchor === 'start' });
-    setText(el.title, `${x.from} → ${x.to}\n${fmtInt(x.calls)} calls, ${fmtInt(x.errors)} errors (${fmtPct(x.error_rate)} of all stored)` +
-      (w ? `\nlast ${Math.round(w.secs)} s: ${fmtRate(w.rate)} calls/s, ${fmtPct(w.errRate)} errors` : '') + `\np50 ${fmtMs(x.p50_ms)} · p95 ${fmtMs(x.p95_ms)}`);
+    // a few short lines: above the edge at the arrow's end, below it at the source's end
+    labels.push({ el, lx, ly, anchor, lines: f.lines, bold: f.bold, below: anchor === 'start' });
+    setText(el.title, f.title);
   }
   for (const [id, el] of map.edges) if (!seenE.has(id)) { el.g.remove(); el.lg.remove(); map.edges.delete(id); }
   placeLabels(labels).forEach((box, i) => setHtml(labels[i].el.lbl, labelTspans(labels[i], box.y)));
