@@ -131,8 +131,8 @@ async function main() {
     for (const [a, b] of order) assert.ok(await x(a) < await x(b), `${a} is left of ${b}`);
     const edges = await page.$$eval('#map-svg [data-edge]', els => els.length);
     assert.ok(edges >= names.length - 1, `the map draws the calls between them (${edges} edges)`);
-    // the live error rates need a few refreshes
-    await page.waitForFunction(() => !document.querySelector('#map-window').textContent.includes('all stored'), null, { timeout: 15_000 }).catch(() => {});
+    // the live window comes with the first summary: no figures over everything stored
+    assert.match(await page.textContent('#map-window'), /over the last \d+ s/);
     await shot('map');
   });
 
@@ -244,6 +244,25 @@ async function main() {
       .then(() => true, () => false);
     log(red ? '  failing requests are coloured on the map' : '  (nothing coloured yet: too few checkouts in the window)');
     await shot('map-blackfriday');
+  });
+
+  await step('the header: the scenario pill covers no tab, 1024 to 2560 px wide', async () => {
+    for (const width of [1024, 1280, 1366, 1440, 1600, 1920, 2560]) {
+      await page.setViewportSize({ width, height: 1080 });
+      const bad = await page.evaluate(() => {
+        const box = e => e.getBoundingClientRect();
+        const hit = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+        const name = e => e.id || e.textContent.trim();
+        const tabs = [...document.querySelectorAll('#tabs a')];
+        const strip = [...document.querySelectorAll('#scenario-chips .chip, #load-chip, #counters, #pause, #live')].filter(e => !e.hidden);
+        return [
+          ...strip.flatMap(e => tabs.filter(t => hit(box(e), box(t))).map(t => `${name(e)} over the ${t.dataset.tab} tab`)),
+          ...strip.filter(e => box(e).right > innerWidth + 0.5).map(e => `${name(e)} beyond the right edge`),
+        ];
+      });
+      assert.deepEqual(bad, [], `at ${width} px`);
+    }
+    await page.setViewportSize({ width: 1920, height: 1080 });
   });
 
   await step('scenarios: blackfriday switched off from the UI', async () => {

@@ -15,7 +15,13 @@ pub struct Edge {
     /// `service` or `database`.
     pub to_kind: String,
     pub calls: u64,
+    /// Calls that failed, by the rule the callee's node follows (`call_failed`): a 4xx
+    /// answer is not one.
     pub errors: u64,
+    /// Calls the callee answered with a 4xx (a declined card is a 402): counted apart, as
+    /// no failure of the callee.
+    #[serde(default)]
+    pub status_4xx: u64,
     pub error_rate: f64,
     pub p50_ms: f64,
     pub p95_ms: f64,
@@ -78,6 +84,20 @@ pub struct Summary {
     pub logs: u64,
     pub logs_with_trace_id: u64,
     pub metrics: BTreeMap<String, Vec<String>>,
+    /// The graph and RED of the last seconds only, when asked for (`?window_s=`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<Window>,
+}
+
+/// `edges` and `red` over the requests that started in the last `seconds`: what a page shows
+/// as live from its first answer on, with no earlier answer to subtract.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct Window {
+    /// The seconds covered: those asked for, or fewer when the store holds less (its oldest
+    /// span started later), so that rates are not diluted by time nothing was stored for.
+    pub seconds: f64,
+    pub edges: Vec<Edge>,
+    pub red: Vec<Red>,
 }
 
 fn ms(ns: u64) -> f64 {
@@ -281,13 +301,121 @@ pub fn traces(store: &Store, f: &TraceFilter) -> Vec<TraceSummary> {
 /// Calls, errors and durations (ns) of one group.
 type Tally = (u64, u64, Vec<u64>);
 
+/// The HTTP status a call was answered with: as the caller recorded it, else as the callee
+/// did. None when there was no answer (a timeout, a dropped connection) or no HTTP.
+fn http_status(client: &StoredSpan, server: &StoredSpan) -> Option<u16> {
+    client
+        .attr("http.response.status_code")
+        .or_else(|| server.attr("http.response.status_code"))
+        .and_then(|v| v.parse().ok())
+}
+
+/// Whether a call along an edge failed, by the rule the callee's node follows: its SERVER
+/// span is an error (a 5xx, an error status). The caller's error counts too when it got no
+/// usable answer (a timeout, a dropped connection, a 5xx from something in between), but not
+/// for a 4xx: the semantic conventions make a 4xx an error on the CLIENT span only, and a
+/// declined card (402) or a sold-out item is the callee working as it should.
+fn call_failed(client: &StoredSpan, server: &StoredSpan, status: Option<u16>) -> bool {
+    server.error || (client.error && !is_4xx(status))
+}
+
+fn is_4xx(status: Option<u16>) -> bool {
+    status.is_some_and(|c| (400..500).contains(&c))
+}
+
+/// The service graph and RED of a set of spans (everything stored, or a recent window).
+#[derive(Default)]
+struct Flows {
+    /// Per (from, to, to_kind): the tally and the calls answered with a 4xx.
+    edges: BTreeMap<(String, String, &'static str), (Tally, u64)>,
+    red: BTreeMap<(String, String), Tally>,
+}
+
+impl Flows {
+    /// A request a service served (a SERVER span, or the root of a trace).
+    fn request(&mut self, s: &StoredSpan) {
+        let e = self
+            .red
+            .entry((
+                s.service.to_string(),
+                s.attr("traffic.type").unwrap_or("none").to_owned(),
+            ))
+            .or_default();
+        e.0 += 1;
+        e.1 += u64::from(s.error);
+        e.2.push(s.duration_ns());
+    }
+
+    fn call(
+        &mut self,
+        (from, to, to_kind): (&str, &str, &'static str),
+        failed: bool,
+        status_4xx: bool,
+        duration_ns: u64,
+    ) {
+        let (t, s4xx) = self
+            .edges
+            .entry((from.to_owned(), to.to_owned(), to_kind))
+            .or_default();
+        t.0 += 1;
+        t.1 += u64::from(failed);
+        t.2.push(duration_ns);
+        *s4xx += u64::from(status_4xx);
+    }
+
+    /// The rows, rates over `seconds`.
+    fn rows(self, seconds: f64) -> (Vec<Edge>, Vec<Red>) {
+        let edges = self
+            .edges
+            .into_iter()
+            .map(
+                |((from, to, to_kind), ((calls, errors, mut d), status_4xx))| {
+                    let (p50, p95, _) = percentiles(&mut d);
+                    Edge {
+                        from,
+                        to,
+                        to_kind: to_kind.to_owned(),
+                        calls,
+                        errors,
+                        status_4xx,
+                        error_rate: errors as f64 / calls.max(1) as f64,
+                        p50_ms: p50,
+                        p95_ms: p95,
+                    }
+                },
+            )
+            .collect();
+        let red = self
+            .red
+            .into_iter()
+            .map(|((service, traffic_type), (requests, errors, mut d))| {
+                let (p50, p95, p99) = percentiles(&mut d);
+                Red {
+                    service,
+                    traffic_type,
+                    requests,
+                    errors,
+                    error_rate: errors as f64 / requests.max(1) as f64,
+                    rate_per_s: (requests as f64 / seconds * 100.0).round() / 100.0,
+                    p50_ms: p50,
+                    p95_ms: p95,
+                    p99_ms: p99,
+                }
+            })
+            .collect();
+        (edges, red)
+    }
+}
+
 /// Everything at once; traces quiet for less than `settle_ns` do not count their missing
-/// parents as orphans yet (each service exports on its own schedule).
-pub fn summary(store: &Store, settle_ns: u64) -> Summary {
+/// parents as orphans yet (each service exports on its own schedule). With `window_ns`, the
+/// graph and RED of the requests that started within that time before now as well.
+pub fn summary(store: &Store, settle_ns: u64, window_ns: Option<u64>) -> Summary {
     let now = now_ns();
     let mut services = BTreeSet::new();
-    let mut edges: BTreeMap<(String, String, &'static str), Tally> = BTreeMap::new();
-    let mut red: BTreeMap<(String, String), Tally> = BTreeMap::new();
+    let mut all = Flows::default();
+    // The start of the window, and its flows.
+    let mut window = window_ns.map(|w| (now.saturating_sub(w), Flows::default()));
     let mut dbs: BTreeMap<(String, String, String), Tally> = BTreeMap::new();
     let (mut max_depth, mut orphans, mut spans, mut without_traffic, mut stable, mut old) =
         (0, 0u64, 0u64, 0u64, 0u64, 0u64);
@@ -312,29 +440,30 @@ pub fn summary(store: &Store, settle_ns: u64) -> Summary {
             {
                 orphans += 1;
             }
+            // in the window: the request (or call) started within it
+            let mut recent = window
+                .as_mut()
+                .and_then(|(since, w)| (s.start_ns >= *since).then_some(w));
             let is_root = s.parent.is_none_or(|p| !by_id.contains_key(&p));
             if s.kind == kind::SERVER || is_root {
-                let e = red
-                    .entry((
-                        s.service.to_string(),
-                        s.attr("traffic.type").unwrap_or("none").to_owned(),
-                    ))
-                    .or_default();
-                e.0 += 1;
-                e.1 += u64::from(s.error);
-                e.2.push(s.duration_ns());
+                all.request(s);
+                if let Some(w) = &mut recent {
+                    w.request(s);
+                }
             }
             if s.kind == kind::SERVER
                 && let Some(parent) = s.parent.and_then(|p| by_id.get(&p))
                 && parent.kind == kind::CLIENT
                 && parent.service != s.service
             {
-                let e = edges
-                    .entry((parent.service.to_string(), s.service.to_string(), "service"))
-                    .or_default();
-                e.0 += 1;
-                e.1 += u64::from(s.error || parent.error);
-                e.2.push(parent.duration_ns());
+                let status = http_status(parent, s);
+                let failed = call_failed(parent, s, status);
+                let status_4xx = is_4xx(status);
+                let edge = (&*parent.service, &*s.service, "service");
+                all.call(edge, failed, status_4xx, parent.duration_ns());
+                if let Some(w) = &mut recent {
+                    w.call(edge, failed, status_4xx, parent.duration_ns());
+                }
             }
             if s.kind == kind::CLIENT
                 && let Some(system) = db_system(s)
@@ -345,12 +474,12 @@ pub fn summary(store: &Store, settle_ns: u64) -> Summary {
                 if s.attr("db.system").is_some() {
                     old += 1;
                 }
-                let e = edges
-                    .entry((s.service.to_string(), system.to_owned(), "database"))
-                    .or_default();
-                e.0 += 1;
-                e.1 += u64::from(s.error);
-                e.2.push(s.duration_ns());
+                // a database has no SERVER spans: its calls fail as their CLIENT spans say
+                let edge = (&*s.service, system, "database");
+                all.call(edge, s.error, false, s.duration_ns());
+                if let Some(w) = &mut recent {
+                    w.call(edge, s.error, false, s.duration_ns());
+                }
                 let statement = s
                     .attr("db.query.text")
                     .or_else(|| s.attr("db.statement"))
@@ -365,11 +494,28 @@ pub fn summary(store: &Store, settle_ns: u64) -> Summary {
             }
         }
     }
-    let window_s = if last > first {
+    // the time the stored spans cover
+    let stored_s = if last > first {
         ((last - first) as f64 / 1e9).max(1.0)
     } else {
         1.0
     };
+    let window = window.map(|(since, flows)| {
+        // a store whose oldest span started within the window covers only part of it
+        let from = if first <= now {
+            since.max(first)
+        } else {
+            since
+        };
+        let seconds = (now.saturating_sub(from) as f64 / 1e9).max(1.0);
+        let (edges, red) = flows.rows(seconds);
+        Window {
+            seconds: (seconds * 10.0).round() / 10.0,
+            edges,
+            red,
+        }
+    });
+    let (edges, red) = all.rows(stored_s);
     let logs = store.logs.len() as u64;
     let mut metrics: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (service, name) in &store.metrics {
@@ -381,39 +527,8 @@ pub fn summary(store: &Store, settle_ns: u64) -> Summary {
     Summary {
         counters: store.counters(),
         services: services.into_iter().collect(),
-        edges: edges
-            .into_iter()
-            .map(|((from, to, to_kind), (calls, errors, mut d))| {
-                let (p50, p95, _) = percentiles(&mut d);
-                Edge {
-                    from,
-                    to,
-                    to_kind: to_kind.to_owned(),
-                    calls,
-                    errors,
-                    error_rate: errors as f64 / calls.max(1) as f64,
-                    p50_ms: p50,
-                    p95_ms: p95,
-                }
-            })
-            .collect(),
-        red: red
-            .into_iter()
-            .map(|((service, traffic_type), (requests, errors, mut d))| {
-                let (p50, p95, p99) = percentiles(&mut d);
-                Red {
-                    service,
-                    traffic_type,
-                    requests,
-                    errors,
-                    error_rate: errors as f64 / requests.max(1) as f64,
-                    rate_per_s: (requests as f64 / window_s * 100.0).round() / 100.0,
-                    p50_ms: p50,
-                    p95_ms: p95,
-                    p99_ms: p99,
-                }
-            })
-            .collect(),
+        edges,
+        red,
         databases: dbs
             .into_iter()
             .map(|((system, service, statement), (calls, errors, mut d))| {
@@ -439,5 +554,226 @@ pub fn summary(store: &Store, settle_ns: u64) -> Summary {
         logs,
         logs_with_trace_id: store.logs.iter().filter(|l| l.trace_id.is_some()).count() as u64,
         metrics,
+        window,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+    use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
+    use opentelemetry_proto::tonic::resource::v1::Resource;
+    use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status};
+
+    use super::*;
+    use crate::store::Limits;
+
+    fn kv(k: &str, v: &str) -> KeyValue {
+        KeyValue {
+            key: k.to_owned(),
+            value: Some(AnyValue {
+                value: Some(any_value::Value::StringValue(v.to_owned())),
+            }),
+            ..Default::default()
+        }
+    }
+
+    /// One span as a service exports it.
+    struct S<'a> {
+        service: &'a str,
+        trace: u8,
+        id: u8,
+        parent: u8,
+        kind: i32,
+        /// Seconds before now it started; it lasts 10 ms.
+        ago_s: u64,
+        error: bool,
+        attrs: &'a [(&'a str, &'a str)],
+    }
+
+    fn store(spans: &[S]) -> Store {
+        let start_of = |ago_s: u64| now_ns() - ago_s * 1_000_000_000;
+        let resource_spans = spans
+            .iter()
+            .map(|s| ResourceSpans {
+                resource: Some(Resource {
+                    attributes: vec![kv("service.name", s.service)],
+                    ..Default::default()
+                }),
+                scope_spans: vec![ScopeSpans {
+                    spans: vec![Span {
+                        trace_id: vec![s.trace; 16],
+                        span_id: vec![s.id; 8],
+                        parent_span_id: if s.parent == 0 {
+                            vec![]
+                        } else {
+                            vec![s.parent; 8]
+                        },
+                        name: format!("{} {}", s.service, s.id),
+                        kind: s.kind,
+                        start_time_unix_nano: start_of(s.ago_s),
+                        end_time_unix_nano: start_of(s.ago_s) + 10_000_000,
+                        attributes: s.attrs.iter().map(|(k, v)| kv(k, v)).collect(),
+                        status: Some(Status {
+                            code: if s.error { 2 } else { 0 },
+                            ..Default::default()
+                        }),
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            })
+            .collect();
+        let mut store = Store::new(Limits::default());
+        store.add_traces(ExportTraceServiceRequest { resource_spans });
+        store
+    }
+
+    /// checkout calling payment in trace `trace`, `ago_s` seconds ago: the CLIENT span as
+    /// the telemetry crate records it (an error for any 4xx or 5xx, or no answer) and the
+    /// SERVER span (an error for a 5xx only). `status` None: the call timed out.
+    fn charge(trace: u8, ago_s: u64, status: Option<&'static str>) -> [S<'static>; 2] {
+        let code: &'static [(&str, &str)] = match status {
+            Some("402") => &[("http.response.status_code", "402")],
+            Some("503") => &[("http.response.status_code", "503")],
+            Some("200") => &[("http.response.status_code", "200")],
+            _ => &[("error.type", "timeout")],
+        };
+        let server_error = status.is_some_and(|c| c.starts_with('5'));
+        [
+            S {
+                service: "checkout",
+                trace,
+                id: 1,
+                parent: 0,
+                kind: kind::CLIENT,
+                ago_s,
+                error: status != Some("200"),
+                attrs: code,
+            },
+            S {
+                service: "payment",
+                trace,
+                id: 2,
+                parent: 1,
+                kind: kind::SERVER,
+                ago_s,
+                error: server_error,
+                // the callee answered, late, when the caller had given up
+                attrs: if status.is_some() {
+                    code
+                } else {
+                    &[("http.response.status_code", "200")]
+                },
+            },
+        ]
+    }
+
+    fn edge<'a>(edges: &'a [Edge], from: &str, to: &str) -> &'a Edge {
+        edges
+            .iter()
+            .find(|e| e.from == from && e.to == to)
+            .unwrap_or_else(|| panic!("no edge {from} → {to}"))
+    }
+
+    #[test]
+    fn a_declined_call_is_no_error_on_its_edge_and_a_503_or_a_timeout_is() {
+        let spans: Vec<S> = [
+            charge(1, 5, Some("402")),
+            charge(2, 5, Some("402")),
+            charge(3, 5, Some("200")),
+            charge(4, 5, Some("503")),
+            charge(5, 5, None),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        let sum = summary(&store(&spans), 0, None);
+        let e = edge(&sum.edges, "checkout", "payment");
+        assert_eq!(e.calls, 5);
+        assert_eq!(e.errors, 2, "the 503 and the timeout, not the two 402s");
+        assert_eq!(e.status_4xx, 2);
+        assert!((e.error_rate - 0.4).abs() < 1e-9);
+        // the callee's node counts its SERVER spans: the 503, and neither 402
+        let payment = sum
+            .red
+            .iter()
+            .find(|r| r.service == "payment")
+            .expect("payment's RED");
+        assert_eq!((payment.requests, payment.errors), (5, 1));
+
+        // declines alone leave the edge without errors
+        let declines: Vec<S> = [charge(1, 5, Some("402")), charge(2, 5, Some("402"))]
+            .into_iter()
+            .flatten()
+            .collect();
+        let sum = summary(&store(&declines), 0, None);
+        let e = edge(&sum.edges, "checkout", "payment");
+        assert_eq!((e.calls, e.errors, e.status_4xx), (2, 0, 2));
+        assert_eq!(e.error_rate, 0.0);
+    }
+
+    #[test]
+    fn the_window_holds_the_requests_that_started_within_it() {
+        // a minute ago every charge failed; in the last 30 s one of four did
+        let spans: Vec<S> = [
+            charge(1, 60, Some("503")),
+            charge(2, 55, Some("503")),
+            charge(3, 20, Some("200")),
+            charge(4, 10, Some("200")),
+            charge(5, 5, Some("503")),
+            charge(6, 1, Some("402")),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        let stored = store(&spans);
+        assert!(
+            summary(&stored, 0, None).window.is_none(),
+            "only when asked"
+        );
+        let sum = summary(&stored, 0, Some(30_000_000_000));
+        let all = edge(&sum.edges, "checkout", "payment");
+        assert_eq!((all.calls, all.errors), (6, 3), "everything stored");
+        let w = sum.window.expect("the window");
+        assert_eq!(w.seconds, 30.0);
+        let recent = edge(&w.edges, "checkout", "payment");
+        assert_eq!(
+            (recent.calls, recent.errors, recent.status_4xx),
+            (4, 1, 1),
+            "the last 30 s"
+        );
+        let payment = w
+            .red
+            .iter()
+            .find(|r| r.service == "payment")
+            .expect("payment's RED in the window");
+        assert_eq!((payment.requests, payment.errors), (4, 1));
+        assert!((payment.rate_per_s - 4.0 / 30.0).abs() < 0.01);
+        let checkout = w
+            .red
+            .iter()
+            .find(|r| r.service == "checkout")
+            .expect("checkout's root spans");
+        assert_eq!(checkout.requests, 4);
+
+        // a store whose oldest span started 20 s ago covers 20 s of a 30-s window
+        let young: Vec<S> = [charge(1, 20, Some("200")), charge(2, 2, Some("200"))]
+            .into_iter()
+            .flatten()
+            .collect();
+        let w = summary(&store(&young), 0, Some(30_000_000_000))
+            .window
+            .expect("the window");
+        assert!((w.seconds - 20.0).abs() <= 0.2, "{}", w.seconds);
+        let payment = w.red.iter().find(|r| r.service == "payment").expect("RED");
+        assert!((payment.rate_per_s - 0.1).abs() < 0.01, "2 in 20 s");
+        // an empty store covers the whole window, with nothing in it
+        let w = summary(&Store::new(Limits::default()), 0, Some(30_000_000_000))
+            .window
+            .expect("the window");
+        assert_eq!(w.seconds, 30.0);
+        assert!(w.red.is_empty() && w.edges.is_empty());
     }
 }

@@ -26,11 +26,14 @@ fn analyse<T>(store: &Shared, analysis: impl FnOnce(&crate::store::Store) -> T) 
 struct SummaryQuery {
     /// Seconds a trace must have been quiet before a missing parent counts as an orphan.
     settle_s: Option<f64>,
+    /// Also the graph and RED of the requests that started in the last this many seconds.
+    window_s: Option<f64>,
 }
 
 async fn summary(State(store): State<Shared>, Query(q): Query<SummaryQuery>) -> Response {
     let settle = (q.settle_s.unwrap_or(15.0).clamp(0.0, 3600.0) * 1e9) as u64;
-    Json(analyse(&store, |s| analysis::summary(s, settle))).into_response()
+    let window = q.window_s.map(|w| (w.clamp(1.0, 3600.0) * 1e9) as u64);
+    Json(analyse(&store, |s| analysis::summary(s, settle, window))).into_response()
 }
 
 async fn operations(State(store): State<Shared>, Query(f): Query<OperationFilter>) -> Response {

@@ -467,7 +467,7 @@ mod tests {
             baseline: crate::analysis::operations(&store, &e.baseline),
             demo: crate::analysis::operations(&store, &e.demo.measure),
         };
-        evaluate(&crate::analysis::summary(&store, 0), &recent, e)
+        evaluate(&crate::analysis::summary(&store, 0, None), &recent, e)
     }
 
     fn result<'a>(checks: &'a [Check], name: &str) -> &'a Check {

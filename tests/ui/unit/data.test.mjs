@@ -10,9 +10,10 @@ import { parseHash } from '../../../crates/console/src/ui/state.js';
 const red = (service, traffic_type, requests, errors, rate_per_s, p95_ms) =>
   ({ service, traffic_type, requests, errors, error_rate: requests ? errors / requests : 0, rate_per_s, p50_ms: 1, p95_ms, p99_ms: p95_ms * 2 });
 
-test('serviceStats: over everything stored until the live window has figures', () => {
+test('serviceStats: over the live window when the summary carries one, else over everything stored', () => {
   const sum = { counters: {}, edges: [], red: [red('checkout', 'baseline', 900, 9, 3, 40), red('checkout', 'demo', 100, 50, 1, 90), red('cart', 'baseline', 5, 0, 1, 1)] };
   const w = liveWindow();
+  w.record(sum);
   const st = serviceStats(sum, 'checkout', w);
   assert.equal(st.req, 1000);
   assert.equal(st.err, 59);
@@ -21,15 +22,17 @@ test('serviceStats: over everything stored until the live window has figures', (
   assert.equal(st.p95, 90, 'the worst p95 of its traffic types');
   assert.equal(st.live, false);
   assert.deepEqual(st.types.map(t => t.type), ['baseline', 'demo'], 'the busiest first');
-  // ten seconds later: 100 more baseline requests, all fine; 20 more demo ones, all failing
-  w.record(sum, 0);
-  const later = { ...sum, red: [red('checkout', 'baseline', 1000, 9, 3, 40), red('checkout', 'demo', 120, 70, 1, 90)] };
-  w.record(later, 10_000);
-  const now = serviceStats(later, 'checkout', w);
+  // with the window of the last 10 s: 100 baseline requests, all fine; 20 demo ones, all failing
+  const live = { ...sum, window: { seconds: 10, edges: [], red: [red('checkout', 'baseline', 100, 0, 10, 40), red('checkout', 'demo', 20, 20, 2, 90)] } };
+  w.record(live);
+  const now = serviceStats(live, 'checkout', w);
   assert.equal(now.live, true);
+  assert.equal(now.req, 1000, 'requests stay the stored ones');
   assert.equal(now.rate, 12);
   assert.equal(now.errRate, 20 / 120);
   assert.deepEqual(now.types.map(t => [t.type, t.errRate, t.n]), [['baseline', 0, 100], ['demo', 1, 20]]);
+  const quiet = serviceStats(live, 'cart', w);
+  assert.deepEqual([quiet.live, quiet.rate, quiet.errRate], [true, 0, null], 'nothing in the window: no error rate, not the stored one');
   assert.equal(serviceStats(sum, 'nobody', w).errRate, null);
 });
 

@@ -1,7 +1,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  NODE_W, NODE_H, COL, buildGraph, layoutGraph, edgeGeometry, placeLabels, labelTspans, edgeId, bez,
+  NODE_W, NODE_H, COL, buildGraph, layoutGraph, edgeGeometry, placeLabels, labelTspans, edgeFigures, edgeId, bez,
 } from '../../../crates/console/src/ui/graph.js';
 
 const edge = (from, to, to_kind = 'service') => ({ from, to, to_kind, calls: 10, errors: 0, error_rate: 0, p50_ms: 1, p95_ms: 2 });
@@ -137,6 +137,36 @@ test('placeLabels moves overlapping labels apart and leaves the others be', () =
 });
 
 test('labelTspans: one line per tspan, escaped, the errors bold', () => {
-  const h = labelTspans({ lx: 10, lines: ['1 calls', 'p95 <1 ms', '50% errors'] }, 100);
+  const h = labelTspans({ lx: 10, lines: ['1 calls', 'p95 <1 ms', '50% errors'], bold: 2 }, 100);
   assert.equal(h, '<tspan x="10.0" y="113.0">1 calls</tspan><tspan x="10.0" y="130.0">p95 &lt;1 ms</tspan><tspan x="10.0" y="147.0" class="e">50% errors</tspan>');
+  assert.ok(!labelTspans({ lx: 10, lines: ['1 calls', 'p95 1 ms', '5.0% declined (4xx)'], bold: -1 }, 100).includes('class="e"'), 'no errors line, nothing bold');
+});
+
+test('edgeFigures: a 402 leaves an edge green with its declines apart, a 503 colours it', () => {
+  // the window's entry as live.js gives it, over 20 calls
+  const win = (errors, status4xx) => ({ n: 20, errors, status4xx, errRate: errors / 20, rate: 2, secs: 30 });
+  const row = { from: 'checkout', to: 'payment', to_kind: 'service', calls: 500, errors: 10, status_4xx: 40, error_rate: 0.02, p50_ms: 3, p95_ms: 9 };
+  // payment declined 4 cards (402) and failed none: the SERVER spans say no error, so neither does the edge
+  const declined = edgeFigures(row, win(0, 4));
+  assert.equal(declined.level, 'ok');
+  assert.deepEqual(declined.lines, ['500 calls', 'p95 9.00 ms', '20% declined (4xx)']);
+  assert.equal(declined.bold, -1);
+  assert.match(declined.title, /last 30 s: 2\.00 calls\/s, 0 failed \(0%\), 4 declined \(4xx\)/);
+  assert.match(declined.title, /all stored: 500 calls, 10 failed \(2\.0%\), 40 declined \(4xx\)/);
+  // two 503s among 20 calls: crit
+  const failing = edgeFigures(row, win(2, 0));
+  assert.equal(failing.level, 'crit');
+  assert.deepEqual(failing.lines, ['500 calls', 'p95 9.00 ms', '10% errors']);
+  assert.equal(failing.bold, 2);
+  // no calls in the window: still, and no error rate
+  const still = edgeFigures(row, { n: 0, errors: 0, status4xx: 0, errRate: null, rate: 0, secs: 30 });
+  assert.deepEqual([still.level, still.still, still.lines.length], ['idle', true, 2]);
+  // without a window: everything stored, and said so
+  const stored = edgeFigures(row, null);
+  assert.equal(stored.level, 'warn');
+  assert.deepEqual(stored.lines, ['500 calls', 'p95 9.00 ms', '2.0% errors', '8.0% declined (4xx)']);
+  assert.ok(!stored.title.includes('last '));
+  // a database has no 4xx
+  const db = edgeFigures({ ...row, to: 'postgres', to_kind: 'database', status_4xx: undefined }, win(0, 0));
+  assert.ok(!db.title.includes('4xx'), db.title);
 });

@@ -4,7 +4,8 @@
 import { push } from './format.js';
 
 // a service's requests, rate, error rate and p95 over its traffic types; the rate and error
-// rates over the live window when it has one (`live` from live.js), else over everything stored
+// rates over the live window when the summary carried one (`live` from live.js), else over
+// everything stored
 export function serviceStats(sum, name, live) {
   const rows = sum.red.filter(r => r.service === name).sort((a, b) => b.requests - a.requests);
   let req = 0, err = 0, rate = 0, p95 = null;

@@ -1,6 +1,6 @@
 // The service map's graph, layered layout, edge geometry and label placement. Pure: no DOM.
 
-import { esc, push } from './format.js';
+import { esc, push, fmtInt, fmtMs, fmtPct, fmtRate, levelOf } from './format.js';
 
 export const NODE_W = 250, NODE_H = 98, COL = 460, ROW = 128, PAD = 34;
 export const LABEL_LINE = 17, LABEL_CHAR = 9.6;
@@ -155,7 +155,32 @@ export function placeLabels(labels) {
   return placed;
 }
 
-// a placed label's lines as SVG tspans (the third line, the errors, in bold)
+// what an edge shows for its summary row `x` and its live window `w` (live.js, null without
+// one): the level (its colour) from the calls that failed, the label's lines (calls and p95
+// over everything stored, then the window's error and 4xx rates; `bold` is the errors' line,
+// -1 without one) and the tooltip. A 4xx answer is no failure (a declined card is the callee
+// working, and its node does not count it either, see analysis.rs), so it gets a line of its own.
+export function edgeFigures(x, w) {
+  const errRate = w ? w.errRate : x.error_rate;
+  const s4xx = w ? w.status4xx : (x.status_4xx || 0);
+  const n = w ? w.n : x.calls;
+  const lines = [`${fmtInt(x.calls)} calls`, `p95 ${fmtMs(x.p95_ms)}`];
+  let bold = -1;
+  if (errRate) { bold = lines.length; lines.push(`${fmtPct(errRate)} errors`); }
+  if (s4xx && n) lines.push(`${fmtPct(s4xx / n)} declined (4xx)`);
+  const http = x.to_kind !== 'database';
+  const declined = k => http ? `, ${fmtInt(k)} declined (4xx)` : '';
+  const title = [
+    `${x.from} → ${x.to}`,
+    `all stored: ${fmtInt(x.calls)} calls, ${fmtInt(x.errors)} failed (${fmtPct(x.error_rate)})${declined(x.status_4xx || 0)}`,
+    ...(w ? [`last ${Math.round(w.secs)} s: ${fmtRate(w.rate)} calls/s, ${fmtInt(w.errors)} failed (${fmtPct(w.errRate)})${declined(w.status4xx)}`] : []),
+    `p50 ${fmtMs(x.p50_ms)} · p95 ${fmtMs(x.p95_ms)} (all stored)`,
+    ...(http ? ['failed: a 5xx, an error status or no answer; a 4xx is no failure'] : []),
+  ].join('\n');
+  return { level: levelOf(errRate), errRate, lines, bold, still: !!w && w.n === 0, title };
+}
+
+// a placed label's lines as SVG tspans (the line `lb.bold`, the errors, in bold)
 export function labelTspans(lb, top) {
-  return lb.lines.map((t, i) => `<tspan x="${lb.lx.toFixed(1)}" y="${(top + 13 + i * LABEL_LINE).toFixed(1)}"${i === 2 ? ' class="e"' : ''}>${esc(t)}</tspan>`).join('');
+  return lb.lines.map((t, i) => `<tspan x="${lb.lx.toFixed(1)}" y="${(top + 13 + i * LABEL_LINE).toFixed(1)}"${i === lb.bold ? ' class="e"' : ''}>${esc(t)}</tspan>`).join('');
 }

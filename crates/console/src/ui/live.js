@@ -1,59 +1,48 @@
-// Live windows: rates and error rates over the last 30 s, from the differences between
-// successive summaries (the API's figures cover everything stored). Pure: no DOM.
+// Live figures: rates and error rates over the last 30 s, from the `window` the summary
+// carries (`/api/summary?window_s=30`: the requests that started in that time, counted by
+// the console), so the very first answer has them; and a 3-minute trend per RED row from
+// successive answers. Pure: no DOM.
 
 import { edgeId } from './graph.js';
 
-export const WINDOW_MS = 30000;
-// a window needs at least this much time between its two summaries to say anything
-export const MIN_WINDOW_MS = 8000;
+export const WINDOW_S = 30;
 // trend points kept per RED row: 3 minutes at one summary every 2 s
 export const TREND_POINTS = 90;
 
-// one summary's cumulative counts, keyed for `windowed`
-export function sampleOf(sum, t) {
-  const s = { t, dropped: (sum.counters.traces_dropped || 0) + (sum.counters.spans_dropped || 0), red: {}, svc: {}, edges: {} };
-  for (const r of sum.red) {
-    s.red[r.service + '|' + r.traffic_type] = [r.requests, r.errors];
-    const a = s.svc[r.service] || (s.svc[r.service] = [0, 0]);
+// one summary's window, keyed for `windowed`: [requests, errors, answered 4xx] per key; null
+// when the summary carries none
+export function windowOf(sum) {
+  const w = sum.window;
+  if (!w) return null;
+  const out = { secs: w.seconds, red: {}, svc: {}, edges: {} };
+  for (const r of w.red) {
+    out.red[r.service + '|' + r.traffic_type] = [r.requests, r.errors, 0];
+    const a = out.svc[r.service] || (out.svc[r.service] = [0, 0, 0]);
     a[0] += r.requests; a[1] += r.errors;
   }
-  for (const e of sum.edges) s.edges[edgeId(e)] = [e.calls, e.errors];
-  return s;
+  for (const e of w.edges) out.edges[edgeId(e)] = [e.calls, e.errors, e.status_4xx || 0];
+  return out;
 }
 
-export function liveWindow({ windowMs = WINDOW_MS, minMs = MIN_WINDOW_MS, trendPoints = TREND_POINTS } = {}) {
-  const samples = [];
+export function liveWindow({ trendPoints = TREND_POINTS } = {}) {
+  let cur = null;
   const trends = new Map(); // red key -> [{rate, err}]
 
   // `kind` is 'red' (service|traffic type), 'svc' (service) or 'edges' (edgeId): the
-  // requests, errors and rate between the oldest summary of the window and the newest, or
-  // null when there is no such pair (too early, or the store dropped traces in between)
+  // requests, errors, 4xx answers and rate of the window (nothing there: none), or null
+  // when the latest summary carried no window
   function windowed(kind, key) {
-    const last = samples[samples.length - 1];
-    if (!last) return null;
-    let base = null;
-    for (const s of samples) {
-      if (s === last) break;
-      if (s.dropped === last.dropped && last.t - s.t >= minMs) { base = s; break; }
-    }
-    if (!base) return null;
-    const b = last[kind][key];
-    if (!b) return null;
-    const a = base[kind][key] || [0, 0];
-    const dn = b[0] - a[0], de = b[1] - a[1];
-    if (dn < 0 || de < 0) return null;
-    const secs = (last.t - base.t) / 1000;
-    return { rate: dn / secs, n: dn, errors: de, errRate: dn ? de / dn : null, secs };
+    if (!cur) return null;
+    const [n, errors, status4xx] = cur[kind][key] || [0, 0, 0];
+    return { rate: n / cur.secs, n, errors, status4xx, errRate: n ? errors / n : null, secs: cur.secs };
   }
 
-  function record(sum, now = Date.now()) {
-    const s = sampleOf(sum, now);
-    samples.push(s);
-    while (samples.length > 2 && samples[1].t <= s.t - windowMs) samples.shift();
+  function record(sum) {
+    cur = windowOf(sum);
+    if (!cur) return;
     for (const r of sum.red) {
       const k = r.service + '|' + r.traffic_type;
       const w = windowed('red', k);
-      if (!w) continue;
       const arr = trends.get(k) || [];
       arr.push({ rate: w.rate, err: w.n ? w.errRate : 0 });
       if (arr.length > trendPoints) arr.shift();
@@ -61,11 +50,10 @@ export function liveWindow({ windowMs = WINDOW_MS, minMs = MIN_WINDOW_MS, trendP
     }
   }
 
-  // how many seconds the window spans, 0 while it is too short to show
+  // how many seconds the window spans (fewer than 30 while the store holds less), 0 without one
   function secs() {
-    const w = samples.length > 1 ? (samples[samples.length - 1].t - samples[0].t) / 1000 : 0;
-    return w >= minMs / 1000 ? Math.round(w) : 0;
+    return cur ? Math.round(cur.secs) : 0;
   }
 
-  return { samples, trends, record, windowed, secs };
+  return { trends, record, windowed, secs };
 }

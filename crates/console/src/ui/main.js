@@ -2,6 +2,7 @@
 
 import { $, $$ } from './dom.js';
 import { S, live, VIEWS, TABS, REFRESH_MS, parseHash } from './state.js';
+import { WINDOW_S } from './live.js';
 import { api } from './api.js';
 import { colourOf } from './format.js';
 import * as header from './views/header.js';
@@ -65,7 +66,8 @@ async function refresh() {
 
 async function loadSummary() {
   try {
-    const sum = await api('/api/summary?settle_s=15');
+    // with the graph and RED of the last 30 s, so the first paint is already live
+    const sum = await api(`/api/summary?settle_s=15&window_s=${WINDOW_S}`);
     if (!S.summary) for (const n of [...sum.services].sort()) colourOf(n);
     S.summary = sum;
     S.online = true;

@@ -1,5 +1,5 @@
 // What the page knows: the route, the latest answers of the API, the choices made in the
-// views, and the live window over successive summaries. No DOM.
+// views, and the live window (the latest summary's, with trends over successive ones). No DOM.
 
 import { liveWindow } from './live.js';
 

@@ -7,9 +7,12 @@ import { esc, fmtInt, fmtRate } from '../format.js';
 export function render() {
   const s = S.summary;
   if (s) {
-    $('#counters').innerHTML =
+    const c = $('#counters');
+    c.innerHTML =
       `<b>${fmtInt(s.traces)}</b> traces · <b>${fmtInt(s.spans)}</b> spans` +
       ((s.counters.spans_dropped || s.counters.traces_dropped) ? ` · <span class="warn-t">${fmtInt(s.counters.traces_dropped)} traces aged out</span>` : '');
+    // the counters give way to the scenario pills when the header is short of room (style.css)
+    c.title = c.textContent;
   }
   const chips = $('#scenario-chips');
   const sc = S.scenarios;

@@ -3,7 +3,7 @@
 import { $, svg, setAttrs, setText, setHtml } from '../dom.js';
 import { S, live } from '../state.js';
 import { esc, colourOf, fmtInt, fmtMs, fmtPct, fmtRate, levelOf, WARN } from '../format.js';
-import { NODE_W, NODE_H, buildGraph, layoutGraph, edgeGeometry, placeLabels, labelTspans } from '../graph.js';
+import { NODE_W, NODE_H, buildGraph, layoutGraph, edgeGeometry, placeLabels, labelTspans, edgeFigures } from '../graph.js';
 import { serviceStats } from '../data.js';
 
 const map = { sig: '', layout: null, nodes: new Map(), edges: new Map(), focus: null };
@@ -23,7 +23,7 @@ export function render() {
   const L = map.layout;
   const edgeLayer = $('#map-edges'), nodeLayer = $('#map-nodes');
   const secs = live.secs();
-  setText($('#map-window'), secs ? `error rates over the last ${secs} s` : 'error rates over all stored spans');
+  setText($('#map-window'), secs ? `rates and error rates over the last ${secs} s` : 'rates and error rates over all stored spans');
 
   // edges
   const seenE = new Set(), labels = [];
@@ -42,22 +42,18 @@ export function render() {
     if (!geo) continue;
     const { d, lx, ly, anchor } = geo;
     const x = ed.e;
-    const w = live.windowed('edges', ed.id);
-    const er = w ? w.errRate : x.error_rate;
-    const lv = levelOf(er);
+    const f = edgeFigures(x, live.windowed('edges', ed.id));
+    const lv = f.level;
     const width = Math.min(7, 1.6 + Math.log10(x.calls + 1) * 1.3);
-    const cls = `edge ${lv}${w && w.n === 0 ? ' still' : ''}${map.focus && (ed.from === map.focus || ed.to === map.focus) ? ' hl' : ''}`;
+    const cls = `edge ${lv}${f.still ? ' still' : ''}${map.focus && (ed.from === map.focus || ed.to === map.focus) ? ' hl' : ''}`;
     setAttrs(el.g, { class: cls });
     setAttrs(el.lg, { class: cls });
     setAttrs(el.line, { d, 'stroke-width': width.toFixed(1), 'marker-end': `url(#arrow-${lv})` });
     setAttrs(el.flow, { d });
     setAttrs(el.lbl, { 'text-anchor': anchor });
-    // two or three short lines: above the edge at the arrow's end, below it at the source's end
-    const lines = [`${fmtInt(x.calls)} calls`, `p95 ${fmtMs(x.p95_ms)}`];
-    if (er) lines.push(`${fmtPct(er)} errors`);
-    labels.push({ el, lx, ly, anchor, lines, below: anchor === 'start' });
-    setText(el.title, `${x.from} → ${x.to}\n${fmtInt(x.calls)} calls, ${fmtInt(x.errors)} errors (${fmtPct(x.error_rate)} of all stored)` +
-      (w ? `\nlast ${Math.round(w.secs)} s: ${fmtRate(w.rate)} calls/s, ${fmtPct(w.errRate)} errors` : '') + `\np50 ${fmtMs(x.p50_ms)} · p95 ${fmtMs(x.p95_ms)}`);
+    // a few short lines: above the edge at the arrow's end, below it at the source's end
+    labels.push({ el, lx, ly, anchor, lines: f.lines, bold: f.bold, below: anchor === 'start' });
+    setText(el.title, f.title);
   }
   for (const [id, el] of map.edges) if (!seenE.has(id)) { el.g.remove(); el.lg.remove(); map.edges.delete(id); }
   placeLabels(labels).forEach((box, i) => setHtml(labels[i].el.lbl, labelTspans(labels[i], box.y)));
@@ -104,14 +100,14 @@ export function render() {
         x += wpx + 8;
       });
       setText(el.title, `${n.name}\n${fmtInt(st.req)} requests stored, ${fmtInt(st.err)} errors\n` +
-        st.types.map(t => `${t.type}: ${fmtPct(t.errRate)} errors${t.live ? ' (last 30 s)' : ''}`).join('\n') + '\nclick: traces through this service');
+        st.types.map(t => `${t.type}: ${fmtPct(t.errRate)} errors ${t.live ? `(last ${secs} s)` : '(all stored)'}`).join('\n') + '\nclick: traces through this service');
     } else {
       const s = dbStats.get(n.id) || { calls: 0, errors: 0, p95: 0, wn: 0, we: 0, live: false };
       const er = s.live ? (s.wn ? s.we / s.wn : null) : (s.calls ? s.errors / s.calls : null);
       setAttrs(el.g, { class: `node database ${s.calls ? levelOf(er) : 'idle'}${hl ? ' hl' : ''}` });
       el.l1.innerHTML = `${esc(fmtInt(s.calls))} calls · p95 ${esc(fmtMs(s.p95))}`;
       setText(el.l2, er ? `${fmtPct(er)} errors` : 'no errors');
-      setText(el.title, `${n.name} (database)\n${fmtInt(s.calls)} calls, ${fmtInt(s.errors)} errors\nclick: the Databases view`);
+      setText(el.title, `${n.name} (database)\n${fmtInt(s.calls)} calls, ${fmtInt(s.errors)} errors (all stored)\nclick: the Databases view`);
     }
   }
   for (const [id, el] of map.nodes) if (!seenN.has(id)) { el.g.remove(); map.nodes.delete(id); }
@@ -160,7 +156,7 @@ function renderHotspots(sum, g) {
   }
   hot.sort((a, b) => b.er - a.er);
   const html = hot.length
-    ? '<span class="dim">errors now:</span> ' + hot.slice(0, 4).map(h => `<a class="chip ${levelOf(h.er)}" href="#traces?service=${encodeURIComponent(h.label)}&status=error">${esc(h.label)} <b>${fmtPct(h.er)}</b></a>`).join('')
+    ? `<span class="dim">${live.secs() ? 'errors now:' : 'errors over all stored spans:'}</span> ` + hot.slice(0, 4).map(h => `<a class="chip ${levelOf(h.er)}" href="#traces?service=${encodeURIComponent(h.label)}&status=error">${esc(h.label)} <b>${fmtPct(h.er)}</b></a>`).join('')
     : '<span class="chip ok">all services healthy</span>';
   setHtml($('#hotspots'), html);
 }

@@ -1,6 +1,6 @@
 // SERVICES: the telemetry's health tiles, RED per service and traffic type, metric names.
 
-import { $, setHtml } from '../dom.js';
+import { $, setHtml, setText } from '../dom.js';
 import { S, live } from '../state.js';
 import { esc, colourOf, fmtInt, fmtMs, fmtPct, fmtRate, levelOf, ttClass, sparkline } from '../format.js';
 import { redGroups } from '../data.js';
@@ -46,6 +46,9 @@ export function render() {
     });
   }
   setHtml($('#red-table tbody'), rows.join('') || '<tr><td colspan="10" class="empty">No requests yet.</td></tr>');
+  const secs = live.secs();
+  setText($('#red-note'), (secs ? `Rate and error rate over the last ${secs} s (all stored spans in smaller type)` : 'Rate and error rate over all stored spans') +
+    '; latencies, requests and errors over all stored spans. Click a row for its traces.');
 
   const m = s.metrics || {};
   const mh = Object.keys(m).sort().map(svc => `<div><span class="swatch" style="background:${colourOf(svc)}"></span><span class="svc">${esc(svc)}</span></div><div class="mchips">${m[svc].map(n => `<span>${esc(n)}</span>`).join('')}</div>`).join('') || '<div class="muted">No metrics yet (they are exported every few seconds).</div>';
