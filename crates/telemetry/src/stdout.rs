@@ -5,7 +5,8 @@ use std::fmt;
 
 use opentelemetry::trace::TraceContextExt as _;
 use tracing::{Event, Subscriber};
-use tracing_subscriber::fmt::format::{DefaultFields, Format, Full, Writer};
+use tracing_subscriber::fmt::format::{DefaultFields, Writer};
+use tracing_subscriber::fmt::time::{FormatTime as _, SystemTime};
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::registry::LookupSpan;
 
@@ -15,18 +16,17 @@ fn current_trace_id() -> Option<String> {
     sc.is_valid().then(|| sc.trace_id().to_string())
 }
 
-/// `2026-01-01T00:00:00Z  INFO    frontend: message key=value trace_id=…`
+/// `        frontend [4bf92f35] 2026-01-01T00:00:00.000000Z  INFO message key=value`: the
+/// service, the trace (when inside one), the time, the level, the message and its fields —
+/// not the fields of the spans around it, which the trace holds and which would make every
+/// line of a request hundreds of bytes long.
 pub(crate) struct ServicePrefixed {
     service: String,
-    inner: Format<Full>,
 }
 
 impl ServicePrefixed {
     pub(crate) fn new(service: String) -> Self {
-        Self {
-            service,
-            inner: Format::default().with_target(false),
-        }
+        Self { service }
     }
 }
 
@@ -45,7 +45,10 @@ where
         if let Some(id) = current_trace_id() {
             write!(writer, "[{}] ", &id[..8])?;
         }
-        self.inner.format_event(ctx, writer, event)
+        SystemTime.format_time(&mut writer)?;
+        write!(writer, " {:>5} ", event.metadata().level())?;
+        ctx.format_fields(writer.by_ref(), event)?;
+        writeln!(writer)
     }
 }
 

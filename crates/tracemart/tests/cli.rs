@@ -219,6 +219,7 @@ fn up_serves_a_checkout_and_sigterm_flushes_telemetry() {
         ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf".to_owned()),
         ("OTEL_METRICS_EXPORTER", "none".to_owned()),
         ("OTEL_LOGS_EXPORTER", "none".to_owned()),
+        ("TRACEMART_LOG_FORMAT", "text".to_owned()),
     ]);
     let client = telemetry::tls::blocking_client();
     let frontend = format!("http://127.0.0.1:{}", shop.port("FRONTEND"));
@@ -250,6 +251,28 @@ fn up_serves_a_checkout_and_sigterm_flushes_telemetry() {
         "says where telemetry goes: {stdout}"
     );
     assert!(stdout.contains("stopped."), "{stdout}");
+    // Log lines for a file: no colours, the service and the trace, the message and its own
+    // fields — not the request span's fields around it.
+    assert!(!stdout.contains('\u{1b}'), "ANSI codes in a pipe: {stdout}");
+    let placed = stdout
+        .lines()
+        .find(|l| l.contains("order placed"))
+        .unwrap_or_else(|| panic!("an 'order placed' line in {stdout}"));
+    assert!(placed.trim_start().starts_with("checkout ["), "{placed}");
+    assert!(
+        placed.contains(" INFO order placed order.id=ord_"),
+        "{placed}"
+    );
+    assert!(
+        !placed.contains("http.server{") && placed.len() < 200,
+        "{placed}"
+    );
+    assert!(
+        !stdout
+            .lines()
+            .any(|l| l.contains(" ERROR ") || l.contains(" WARN ")),
+        "a clean run warns of nothing: {stdout}"
+    );
     let exported = traces.lock().expect("lock").clone();
     assert!(
         !exported.is_empty() && exported.iter().all(|len| *len > 0),

@@ -38,7 +38,7 @@ pub(super) async fn add_item(
         .add(&cart_id, item.product_id, item.quantity)
         .await?;
     let cart = Cart::new(&cart_id, s.carts.items(&cart_id).await?);
-    tracing::info!(cart.id = %cart_id, product.id = item.product_id, quantity = item.quantity, "item added to cart");
+    tracing::debug!(cart.id = %cart_id, product.id = item.product_id, quantity = item.quantity, "item added to cart");
     Ok((StatusCode::CREATED, Json(cart)))
 }
 
