@@ -26,16 +26,9 @@ REQUIREMENTS=(
   openapi-spec-validator==0.9.0
   schemathesis==4.32.5
 )
-stamp=$(printf '%s\n' "${REQUIREMENTS[@]}" | sha256sum | cut -c1-16)
-if [[ ! -f $TOOLS/venv/.installed-$stamp ]]; then
-  say "installing the API check tools into $TOOLS/venv"
-  command -v python3 >/dev/null || { echo "python3 is needed" >&2; exit 1; }
-  rm -rf "$TOOLS/venv"
-  python3 -m venv "$TOOLS/venv"
-  "$TOOLS/venv/bin/pip" install --quiet --disable-pip-version-check "${REQUIREMENTS[@]}"
-  touch "$TOOLS/venv/.installed-$stamp"
-fi
-VENV=$TOOLS/venv/bin
+# shellcheck source=scripts/lib/python-tools.sh
+source scripts/lib/python-tools.sh
+VENV=$(python_tools "$TOOLS" "${REQUIREMENTS[@]}")
 BIN=${TRACEMART_BIN:-target/debug/tracemart}
 [[ -x $BIN ]] || { echo "$BIN not found: run cargo build -p tracemart first" >&2; exit 1; }
 

@@ -31,16 +31,9 @@ REQUIREMENTS=(
   pytest==8.4.2
   PyYAML==6.0.3
 )
-stamp=$(printf '%s\n' "${REQUIREMENTS[@]}" | sha256sum | cut -c1-16)
-if [[ ! -f $TOOLS/venv/.installed-$stamp ]]; then
-  say "installing the check tools into $TOOLS/venv"
-  command -v python3 >/dev/null || { echo "python3 is needed" >&2; exit 1; }
-  rm -rf "$TOOLS/venv"
-  python3 -m venv "$TOOLS/venv"
-  "$TOOLS/venv/bin/pip" install --quiet --disable-pip-version-check "${REQUIREMENTS[@]}"
-  touch "$TOOLS/venv/.installed-$stamp"
-fi
-VENV=$TOOLS/venv/bin
+# shellcheck source=scripts/lib/python-tools.sh
+source scripts/lib/python-tools.sh
+VENV=$(python_tools "$TOOLS" "${REQUIREMENTS[@]}")
 missing=()
 for tool in shellcheck bats; do command -v "$tool" >/dev/null || missing+=("$tool"); done
 if ((${#missing[@]})); then
