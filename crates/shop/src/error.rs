@@ -95,6 +95,21 @@ pub struct ErrorDetail {
     pub message: String,
 }
 
+/// How a handler answers when a service it calls fails (see the mapping on [`ApiError`]), for
+/// the OpenAPI documents: every path that calls a peer lists these.
+#[derive(utoipa::IntoResponses)]
+pub enum PeerFailure {
+    /// A service it calls failed.
+    #[response(status = 502)]
+    BadGateway(ErrorBody),
+    /// A service it calls is unavailable, or a scenario fails it.
+    #[response(status = 503)]
+    Unavailable(ErrorBody),
+    /// A service it calls did not answer in time.
+    #[response(status = 504)]
+    Timeout(ErrorBody),
+}
+
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,

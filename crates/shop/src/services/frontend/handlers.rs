@@ -14,9 +14,9 @@ use crate::api::frontend::model::{
 use crate::api::payment::model::{ChargeRequest, RefundRequest};
 use crate::api::product_catalog::model::{Product, ProductList};
 use crate::api::shipping::model::QuoteRequest;
-use crate::error::ErrorBody;
 use crate::error::code;
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, OptionalJson};
+use crate::error::{ErrorBody, PeerFailure};
 use crate::scenario::Scenario;
 use crate::types::{CartId, CurrencyCode, IdempotencyKey, ProductId};
 
@@ -37,9 +37,7 @@ const HOME_COUNTRY: &str = "US";
         (status = 400, description = "Invalid cart id, limit or currency", body = ErrorBody),
         (status = 404, description = "No such category", body = ErrorBody),
         (status = 415, description = "The body is not JSON", body = ErrorBody),
-        (status = 502, description = "A service it calls failed", body = ErrorBody),
-        (status = 503, description = "A service it calls is unavailable (or a scenario fails it)", body = ErrorBody),
-        (status = 504, description = "A service it calls did not answer in time", body = ErrorBody),
+        PeerFailure,
     )
 )]
 pub(super) async fn browse(
@@ -149,9 +147,7 @@ pub(super) async fn browse(
         (status = 409, description = "Not enough stock (the charge is refunded)", body = ErrorBody),
         (status = 415, description = "The body is not JSON", body = ErrorBody),
         (status = 422, description = "The body is JSON of the wrong shape", body = ErrorBody),
-        (status = 502, description = "A service it calls failed", body = ErrorBody),
-        (status = 503, description = "A service it calls is unavailable (or a scenario fails it)", body = ErrorBody),
-        (status = 504, description = "A service it calls did not answer in time", body = ErrorBody),
+        PeerFailure,
     )
 )]
 pub(super) async fn checkout(
@@ -375,9 +371,7 @@ fn price_and_weigh(cart: &Cart, products: &[Product]) -> ApiResult<(i64, i64)> {
     responses(
         (status = 200, description = "Products matching the search text or the filters", body = ProductList),
         (status = 400, description = "Invalid filter", body = ErrorBody),
-        (status = 502, description = "A service it calls failed", body = ErrorBody),
-        (status = 503, description = "A service it calls is unavailable (or a scenario fails it)", body = ErrorBody),
-        (status = 504, description = "A service it calls did not answer in time", body = ErrorBody),
+        PeerFailure,
     )
 )]
 pub(super) async fn products(
@@ -412,9 +406,7 @@ pub(super) async fn products(
         (status = 200, description = "The product", body = Product),
         (status = 400, description = "Invalid product id", body = ErrorBody),
         (status = 404, description = "No such product", body = ErrorBody),
-        (status = 502, description = "A service it calls failed", body = ErrorBody),
-        (status = 503, description = "A service it calls is unavailable (or a scenario fails it)", body = ErrorBody),
-        (status = 504, description = "A service it calls did not answer in time", body = ErrorBody),
+        PeerFailure,
     )
 )]
 pub(super) async fn product(
@@ -433,9 +425,7 @@ pub(super) async fn product(
     responses(
         (status = 200, description = "The cart with its lines priced (empty when unknown)", body = CartView),
         (status = 400, description = "Invalid cart id", body = ErrorBody),
-        (status = 502, description = "A service it calls failed", body = ErrorBody),
-        (status = 503, description = "A service it calls is unavailable (or a scenario fails it)", body = ErrorBody),
-        (status = 504, description = "A service it calls did not answer in time", body = ErrorBody),
+        PeerFailure,
     )
 )]
 pub(super) async fn view_cart(
@@ -483,9 +473,7 @@ pub(super) async fn view_cart(
         (status = 409, description = "Not enough stock", body = ErrorBody),
         (status = 415, description = "The body is not JSON", body = ErrorBody),
         (status = 422, description = "The body is JSON of the wrong shape", body = ErrorBody),
-        (status = 502, description = "A service it calls failed", body = ErrorBody),
-        (status = 503, description = "A service it calls is unavailable (or a scenario fails it)", body = ErrorBody),
-        (status = 504, description = "A service it calls did not answer in time", body = ErrorBody),
+        PeerFailure,
     )
 )]
 pub(super) async fn add_to_cart(
@@ -517,9 +505,7 @@ pub(super) async fn add_to_cart(
         (status = 200, description = "The order", body = Order),
         (status = 400, description = "Invalid order id", body = ErrorBody),
         (status = 404, description = "No such order", body = ErrorBody),
-        (status = 502, description = "A service it calls failed", body = ErrorBody),
-        (status = 503, description = "A service it calls is unavailable (or a scenario fails it)", body = ErrorBody),
-        (status = 504, description = "A service it calls did not answer in time", body = ErrorBody),
+        PeerFailure,
     )
 )]
 pub(super) async fn order(

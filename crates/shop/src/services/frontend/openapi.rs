@@ -72,10 +72,13 @@ mod tests {
                     responses.contains_key("400") && responses.contains_key("503"),
                     "{method} {route} documents its errors"
                 );
-                assert_eq!(
-                    responses["400"]["content"]["application/json"]["schema"]["$ref"],
-                    "#/components/schemas/ErrorBody"
-                );
+                for status in ["400", "502", "503", "504"] {
+                    assert_eq!(
+                        responses[status]["content"]["application/json"]["schema"]["$ref"],
+                        "#/components/schemas/ErrorBody",
+                        "{method} {route} {status}"
+                    );
+                }
             }
         }
         let card = &doc["components"]["schemas"]["Card"]["properties"]["number"];
