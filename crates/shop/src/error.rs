@@ -22,6 +22,7 @@ pub mod code {
     pub const CART_EMPTY: &str = "cart_empty";
     pub const CART_FULL: &str = "cart_full";
     pub const CHARGE_NOT_FOUND: &str = "charge_not_found";
+    pub const CHECKOUT_OUTCOME_UNKNOWN: &str = "checkout_outcome_unknown";
     pub const DATABASE_UNAVAILABLE: &str = "database_unavailable";
     pub const DEADLINE_EXCEEDED: &str = "deadline_exceeded";
     pub const DUPLICATE_PRODUCT: &str = "duplicate_product";

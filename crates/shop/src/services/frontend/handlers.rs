@@ -136,6 +136,7 @@ pub(super) async fn browse(
     post,
     path = "/api/checkout",
     tag = "shop",
+    description = "The demo flow: cart, recommendations, prices, shipping quote, charge, order. A 503 with the code `checkout_outcome_unknown` means the order may stand: check out again with the Idempotency-Key its message names to learn the outcome; the same attempt is never charged twice.",
     request_body = CheckoutRequest,
     params(("Idempotency-Key" = Option<String>, Header, description = "One checkout attempt: a retry with the same key is never charged or ordered twice")),
     responses(
@@ -274,6 +275,19 @@ pub(super) async fn checkout(
             };
             if let Err(refund_error) = s.payment.refund(&refund).await {
                 tracing::error!(transaction_id = %charge.transaction_id, error = %refund_error, "order failed and the charge could not be refunded");
+                // The order may yet stand (its commit reached the database but not its answer
+                // here) with its charge: a shopper told "failed" would be wrong. The attempt's
+                // key tells the truth later: the same attempt again is answered with its order,
+                // or completes it, and is never charged twice.
+                return Err(ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    code::CHECKOUT_OUTCOME_UNKNOWN,
+                    format!(
+                        "the order may have been placed and charged: check out again with \
+                         Idempotency-Key: {} to learn its outcome (it is never charged twice)",
+                        attempt.as_str()
+                    ),
+                ));
             }
             return Err(e);
         }
