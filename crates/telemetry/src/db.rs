@@ -145,7 +145,7 @@ impl DbClient {
             span.record("server.address", a.as_str());
         }
         if let Some(p) = self.port {
-            span.record("server.port", p);
+            span.record("server.port", i64::from(p));
         }
         if self.telemetry.db_semconv().emits_old() {
             span.record("db.system", system);
@@ -159,7 +159,7 @@ impl DbClient {
                 span.record("net.peer.name", a.as_str());
             }
             if let Some(p) = self.port {
-                span.record("net.peer.port", p);
+                span.record("net.peer.port", i64::from(p));
             }
         }
 

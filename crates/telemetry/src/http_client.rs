@@ -126,7 +126,7 @@ impl HttpClient {
             otel.status_code = Empty,
             http.request.method = method_name,
             server.address = %upstream.address,
-            server.port = upstream.port,
+            server.port = i64::from(upstream.port),
             url.full = %url,
             url.template = template,
             peer.service = upstream.service,
@@ -176,7 +176,7 @@ impl HttpClient {
         ];
         let error_type = match &result {
             Ok(r) => {
-                span.record("http.response.status_code", r.status.as_u16());
+                span.record("http.response.status_code", i64::from(r.status.as_u16()));
                 attrs.push(KeyValue::new(
                     "http.response.status_code",
                     i64::from(r.status.as_u16()),

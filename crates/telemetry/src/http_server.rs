@@ -92,7 +92,9 @@ pub async fn trace_http(
         url.query = request.uri().query(),
         url.scheme = "http",
         server.address = %server_address,
-        server.port = server_port,
+        // Integers as i64: tracing-opentelemetry exports unsigned ones through `Debug`, as
+        // strings, where the conventions (and a backend's `>= 500` filter) want ints.
+        server.port = server_port.map(i64::from),
         network.protocol.version = protocol_version,
         user_agent.original = %user_agent,
         http.response.status_code = Empty,
@@ -104,7 +106,7 @@ pub async fn trace_http(
     let response = next.run(request).instrument(span.clone()).await;
 
     let status = response.status();
-    span.record("http.response.status_code", status.as_u16());
+    span.record("http.response.status_code", i64::from(status.as_u16()));
     let mut attrs = vec![
         KeyValue::new("http.request.method", method),
         KeyValue::new("url.scheme", "http"),

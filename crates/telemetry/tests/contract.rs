@@ -18,6 +18,18 @@ fn attr(span: &SpanData, key: &str) -> Option<String> {
         .map(|kv| kv.value.as_str().into_owned())
 }
 
+/// An attribute exported as an integer, as the semantic conventions type ports and status
+/// codes (a string "200" would not filter as `>= 500` in a backend).
+fn int_attr(span: &SpanData, key: &str) -> Option<i64> {
+    span.attributes
+        .iter()
+        .find(|kv| kv.key.as_str() == key)
+        .and_then(|kv| match kv.value {
+            opentelemetry::Value::I64(v) => Some(v),
+            _ => None,
+        })
+}
+
 fn hub(settings: Settings) -> (TelemetryHub, MemorySink) {
     let sink = MemorySink::new();
     let hub = TelemetryHub::new(settings, LogFormat::Off)
@@ -87,6 +99,9 @@ fn database_spans_carry_both_generations_by_default() {
     ] {
         assert_eq!(attr(s, stable).as_deref(), Some(value), "{stable}");
         assert_eq!(attr(s, old).as_deref(), Some(value), "{old}");
+    }
+    for port in ["server.port", "net.peer.port"] {
+        assert_eq!(int_attr(s, port), Some(5432), "{port} is an int");
     }
     assert_eq!(s.status, Status::Unset);
 }
@@ -245,6 +260,19 @@ async fn http_server_and_client_spans_follow_the_conventions() {
         attr(&client_ok, "server.port").as_deref(),
         Some(port.to_string().as_str())
     );
+    for (span, key, value) in [
+        (&server_ok, "http.response.status_code", 200),
+        (&client_ok, "http.response.status_code", 200),
+        (&client_ok, "server.port", i64::from(port)),
+        (&server_ok, "server.port", i64::from(port)),
+    ] {
+        assert_eq!(
+            int_attr(span, key),
+            Some(value),
+            "{key} is an int on {}",
+            span.name
+        );
+    }
     assert_eq!(server_ok.status, Status::Unset);
     assert_eq!(
         attr(&server_ok, "traffic.type").as_deref(),

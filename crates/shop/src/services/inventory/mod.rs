@@ -74,7 +74,10 @@ async fn restock(stock: InventoryStore, mut shutdown: watch::Receiver<bool>) {
         async {
             match stock.restock(RESTOCK_BELOW, RESTOCK_AMOUNT).await {
                 Ok(n) => {
-                    tracing::Span::current().record("products", n);
+                    // Recorded as i64: tracing-opentelemetry exports unsigned integers as
+                    // strings.
+                    tracing::Span::current()
+                        .record("products", i64::try_from(n).unwrap_or(i64::MAX));
                     if n > 0 {
                         tracing::info!(products = n, "restocked");
                     }
