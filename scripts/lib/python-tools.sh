@@ -9,6 +9,17 @@ python_tools() {
   if [[ ! -f $dir/venv/.installed-$stamp ]]; then
     printf '\033[1m==> %s\033[0m\n' "installing $* into $dir/venv" >&2
     command -v python3 >/dev/null || { echo "python3 is needed" >&2; return 1; }
+    # Debian's python3 makes virtualenvs only with python3-venv.
+    if ! python3 -c 'import ensurepip' 2>/dev/null; then
+      if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+        printf '\033[1m==> %s\033[0m\n' "installing python3-venv (apt-get)" >&2
+        apt-get update -qq >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+      else
+        echo "python3 cannot make virtualenvs: install python3-venv (Debian/Ubuntu)" >&2
+        return 1
+      fi
+    fi
     rm -rf "$dir/venv"
     python3 -m venv "$dir/venv" >&2
     "$dir/venv/bin/pip" install --quiet --disable-pip-version-check "$@" >&2

@@ -195,16 +195,13 @@ pub async fn per_request(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
-    if model == LatencyModel::Realistic {
-        let route = request
-            .extensions()
-            .get::<axum::extract::MatchedPath>()
-            .map(|m| m.as_str().to_owned());
-        if let Some(route) = route {
-            let work = route_work(service, request.method().as_str(), &route);
-            let d = work.sample(&mut rand::rng());
-            tokio::time::sleep(d).await;
-        }
+    let work = (model == LatencyModel::Realistic)
+        .then(|| request.extensions().get::<axum::extract::MatchedPath>())
+        .flatten()
+        .map(|route| route_work(service, request.method().as_str(), route.as_str()));
+    if let Some(work) = work {
+        let d = work.sample(&mut rand::rng());
+        tokio::time::sleep(d).await;
     }
     next.run(request).await
 }

@@ -60,6 +60,16 @@ impl ServiceContext {
         }
     }
 
+    /// The service's SQL database, with the schema and the latency model it runs with.
+    pub fn sql_database(&self) -> anyhow::Result<SqlDatabase> {
+        SqlDatabase::open(
+            &self.config.database,
+            self.schema,
+            &self.telemetry,
+            self.config.latency,
+        )
+    }
+
     /// How this service reaches another one.
     pub fn upstream(&self, service: ServiceName) -> Upstream {
         Upstream::new(service.as_str(), self.config.url(service))

@@ -197,18 +197,22 @@ struct Run {
     outstanding: watch::Sender<usize>,
 }
 
-/// One spawned journey, counted in `Run::outstanding` until it is dropped.
+/// One spawned journey, counted until it is dropped, however it ends: in `Run::outstanding`
+/// (the run ends after the last one) and in the stats' journeys in flight (waiting for a
+/// permit counts).
 struct Outstanding(Arc<Run>);
 
 impl Outstanding {
     fn new(run: &Arc<Run>) -> Self {
         run.outstanding.send_modify(|n| *n += 1);
+        run.stats.in_flight.fetch_add(1, Ordering::Relaxed);
         Self(run.clone())
     }
 }
 
 impl Drop for Outstanding {
     fn drop(&mut self) {
+        self.0.stats.in_flight.fetch_sub(1, Ordering::Relaxed);
         self.0.outstanding.send_modify(|n| *n = n.saturating_sub(1));
     }
 }
@@ -301,25 +305,8 @@ pub async fn run(
 /// One journey under the in-flight cap; waiting for a permit counts in its latency.
 async fn launch(spawned: Outstanding, journey: Journey) {
     let run = &spawned.0;
-    let _counted = InFlight::new(&run.stats);
     if let Ok(_permit) = run.permits.clone().acquire_owned().await {
         let _ = journey.run(&run.target, &run.stats).await;
-    }
-}
-
-/// Counts a journey in flight for as long as it lives, however it ends.
-struct InFlight<'a>(&'a Stats);
-
-impl<'a> InFlight<'a> {
-    fn new(stats: &'a Stats) -> Self {
-        stats.in_flight.fetch_add(1, Ordering::Relaxed);
-        Self(stats)
-    }
-}
-
-impl Drop for InFlight<'_> {
-    fn drop(&mut self) {
-        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

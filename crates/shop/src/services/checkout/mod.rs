@@ -31,12 +31,7 @@ pub(crate) struct State {
 }
 
 pub async fn build(ctx: ServiceContext) -> anyhow::Result<Service> {
-    let sql = SqlDatabase::open(
-        &ctx.config.database,
-        ctx.schema,
-        &ctx.telemetry,
-        ctx.config.latency,
-    )?;
+    let sql = ctx.sql_database()?;
     let meter = ctx.telemetry.meter();
     let state = Arc::new(State {
         orders: OrderStore::new(sql.clone()),

@@ -17,7 +17,6 @@ use tracing::Instrument as _;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
 use crate::service::{Service, ServiceContext};
-use crate::store::SqlDatabase;
 use store::InventoryStore;
 
 /// Products below this stock get a delivery…
@@ -32,12 +31,7 @@ pub(crate) struct State {
 }
 
 pub async fn build(ctx: ServiceContext) -> anyhow::Result<Service> {
-    let sql = SqlDatabase::open(
-        &ctx.config.database,
-        ctx.schema,
-        &ctx.telemetry,
-        ctx.config.latency,
-    )?;
+    let sql = ctx.sql_database()?;
     let stock = InventoryStore::new(sql.clone());
     let state = Arc::new(State {
         stock: stock.clone(),

@@ -14,7 +14,6 @@ use opentelemetry::metrics::Counter;
 
 use crate::config::PaymentConfig;
 use crate::service::{Service, ServiceContext};
-use crate::store::SqlDatabase;
 
 pub(crate) struct State {
     faults: crate::scenario::Faults,
@@ -28,12 +27,7 @@ pub(crate) struct State {
 
 pub async fn build(ctx: ServiceContext) -> anyhow::Result<Service> {
     let meter = ctx.telemetry.meter();
-    let sql = SqlDatabase::open(
-        &ctx.config.database,
-        ctx.schema,
-        &ctx.telemetry,
-        ctx.config.latency,
-    )?;
+    let sql = ctx.sql_database()?;
     let state = Arc::new(State {
         faults: ctx.faults.clone(),
         charges_kept: store::PaymentStore::new(sql.clone()),

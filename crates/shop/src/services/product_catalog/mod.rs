@@ -12,7 +12,6 @@ use axum::routing::get;
 
 use crate::api::recommendation::client::RecommendationClient;
 use crate::service::{Service, ServiceContext};
-use crate::store::SqlDatabase;
 use store::ProductStore;
 
 pub(crate) struct State {
@@ -22,12 +21,7 @@ pub(crate) struct State {
 }
 
 pub async fn build(ctx: ServiceContext) -> anyhow::Result<Service> {
-    let sql = SqlDatabase::open(
-        &ctx.config.database,
-        ctx.schema,
-        &ctx.telemetry,
-        ctx.config.latency,
-    )?;
+    let sql = ctx.sql_database()?;
     let state = Arc::new(State {
         faults: ctx.faults.clone(),
         products: ProductStore::new(sql.clone()),

@@ -11,7 +11,6 @@ use axum::Router;
 use axum::routing::get;
 
 use crate::service::{Service, ServiceContext};
-use crate::store::SqlDatabase;
 use store::RecommendationStore;
 
 pub(crate) struct State {
@@ -19,12 +18,7 @@ pub(crate) struct State {
 }
 
 pub async fn build(ctx: ServiceContext) -> anyhow::Result<Service> {
-    let sql = SqlDatabase::open(
-        &ctx.config.database,
-        ctx.schema,
-        &ctx.telemetry,
-        ctx.config.latency,
-    )?;
+    let sql = ctx.sql_database()?;
     let state = Arc::new(State {
         store: RecommendationStore::new(sql.clone()),
     });
