@@ -25,6 +25,8 @@ pub enum ServiceName {
     Recommendation,
     Inventory,
     Notification,
+    Accounting,
+    FraudDetection,
 }
 
 /// One row of the services table: everything the binary, the deployment checks, the console
@@ -49,10 +51,12 @@ pub struct ServiceSpec {
 }
 
 const POSTGRESQL: &[&str] = &["postgresql"];
+/// PostgreSQL, and RabbitMQ for the order events.
+const POSTGRESQL_AND_RABBITMQ: &[&str] = &["postgresql", "rabbitmq"];
 
 /// The services of the shop, in start-up order of their listing (`tracemart services`): the one
 /// list every other list of services is read from.
-pub const SERVICES: [ServiceSpec; 12] = {
+pub const SERVICES: [ServiceSpec; 14] = {
     use ServiceName::*;
     [
         ServiceSpec {
@@ -109,8 +113,8 @@ pub const SERVICES: [ServiceSpec; 12] = {
             port: 8016,
             url_var: "CHECKOUT_SERVICE_URL",
             port_var: "CHECKOUT_PORT",
-            calls: &[ProductCatalog, Payment, Inventory, Notification],
-            stores: POSTGRESQL,
+            calls: &[ProductCatalog, Payment, Inventory],
+            stores: POSTGRESQL_AND_RABBITMQ,
             core: true,
         },
         ServiceSpec {
@@ -179,8 +183,28 @@ pub const SERVICES: [ServiceSpec; 12] = {
             port: 8021,
             url_var: "NOTIFICATION_SERVICE_URL",
             port_var: "NOTIFICATION_PORT",
+            calls: &[Checkout],
+            stores: POSTGRESQL_AND_RABBITMQ,
+            core: false,
+        },
+        ServiceSpec {
+            name: Accounting,
+            id: "accounting",
+            port: 8022,
+            url_var: "ACCOUNTING_SERVICE_URL",
+            port_var: "ACCOUNTING_PORT",
             calls: &[],
-            stores: &[],
+            stores: POSTGRESQL_AND_RABBITMQ,
+            core: false,
+        },
+        ServiceSpec {
+            name: FraudDetection,
+            id: "fraud-detection",
+            port: 8023,
+            url_var: "FRAUD_DETECTION_SERVICE_URL",
+            port_var: "FRAUD_DETECTION_PORT",
+            calls: &[],
+            stores: POSTGRESQL_AND_RABBITMQ,
             core: false,
         },
     ]
@@ -376,6 +400,9 @@ pub struct ShopConfig {
     pub database: Database,
     /// `redis://host:6379/0`; the cart lives in memory when absent.
     pub redis_url: Option<String>,
+    /// `amqp://user:pass@host:5672/%2f`: RabbitMQ carries the order events; an in-process
+    /// broker does when absent.
+    pub amqp_url: Option<String>,
     /// Base URL of every service, as its callers reach it.
     pub urls: BTreeMap<ServiceName, String>,
     pub cart_ttl: Duration,
@@ -403,6 +430,7 @@ impl ShopConfig {
         Self {
             database,
             redis_url,
+            amqp_url: None,
             urls: ServiceName::ALL
                 .into_iter()
                 .map(|s| (s, format!("http://127.0.0.1:{}", s.default_port())))

@@ -34,6 +34,7 @@ pub mod code {
     pub const INVALID_CART_ID: &str = "invalid_cart_id";
     pub const INVALID_COUNTRY: &str = "invalid_country";
     pub const INVALID_CURRENCY: &str = "invalid_currency";
+    pub const INVALID_DATE: &str = "invalid_date";
     pub const INVALID_EMAIL: &str = "invalid_email";
     pub const INVALID_IDEMPOTENCY_KEY: &str = "invalid_idempotency_key";
     pub const INVALID_IDS: &str = "invalid_ids";

@@ -242,7 +242,7 @@ impl Rows for sqlx::any::AnyQueryResult {
 macro_rules! one_row {
     ($($t:ty),*) => { $(impl Rows for $t { fn rows(&self) -> u64 { 1 } })* };
 }
-one_row!((), bool, i64, u64, String);
+one_row!((), bool, i64, u64, String, (i64,));
 
 impl<A, B> Rows for (A, B) {
     fn rows(&self) -> u64 {

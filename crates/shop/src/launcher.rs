@@ -14,6 +14,8 @@ use std::thread::JoinHandle;
 use telemetry::{ServiceTelemetry, TelemetryHub};
 use tokio::sync::watch;
 
+use crate::broker::Broker;
+use crate::broker::embedded::EmbeddedBroker;
 use crate::config::{DemoStart, ServiceName, ShopConfig};
 use crate::scenario::{Activation, Command, Scenario, ScenarioStore};
 use crate::service::ServiceContext;
@@ -222,6 +224,8 @@ pub fn start(
     let follower = start_scenarios(&scenarios, config.demo.as_ref(), stop.subscribe())
         .map_err(LaunchError::Scenarios)?;
     let (built_tx, built_rx) = mpsc::channel::<(ServiceName, anyhow::Result<()>)>();
+    // Without a broker URL, the services of this process share one in-process broker.
+    let embedded = EmbeddedBroker::new();
 
     let (ended_tx, ended) = mpsc::channel::<ServiceName>();
     let mut shop = RunningShop {
@@ -238,6 +242,11 @@ pub fn start(
             .service(service.as_str())
             .map_err(|source| LaunchError::Build { service, source })?;
         let (service_stop, stopped) = watch::channel(false);
+        let broker = Broker::new(config.amqp_url.as_deref(), &config.namespace, &embedded)
+            .map_err(|e| LaunchError::Build {
+                service,
+                source: anyhow::anyhow!(e),
+            })?;
         let ctx = ServiceContext::new(
             service,
             telemetry.clone(),
@@ -245,6 +254,7 @@ pub fn start(
             stopped,
             scenarios.clone(),
             &services::SCHEMA,
+            broker,
         );
         let built_tx = built_tx.clone();
         let ended = Ended(service, shop.ended_tx.clone());
@@ -421,7 +431,14 @@ mod tests {
                 .position(|l| l.contains(&s))
                 .unwrap_or_else(|| panic!("{s} stops"))
         };
-        assert_eq!(layers[0], vec![ServiceName::LoadGenerator]);
+        // First the services nothing calls: the load generator and the event consumers.
+        let uncalled: Vec<ServiceName> = ServiceName::ALL
+            .into_iter()
+            .filter(|s| ServiceName::ALL.iter().all(|c| !c.calls().contains(s)))
+            .collect();
+        assert!(uncalled.contains(&ServiceName::LoadGenerator));
+        assert!(uncalled.contains(&ServiceName::Accounting));
+        assert_eq!(layers[0], uncalled);
         assert_eq!(layers[1], vec![ServiceName::Frontend]);
         for caller in ServiceName::ALL {
             for callee in caller.calls() {

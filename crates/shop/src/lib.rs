@@ -2,7 +2,9 @@
 //! in one process.
 
 pub mod api;
+pub mod broker;
 pub mod config;
+pub mod consumer;
 pub mod error;
 pub mod latency;
 pub mod launcher;

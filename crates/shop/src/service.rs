@@ -8,6 +8,7 @@ use futures::future::BoxFuture;
 use telemetry::{HttpClient, ServiceTelemetry, Upstream};
 use tokio::sync::watch;
 
+use crate::broker::Broker;
 use crate::config::{ServiceName, ShopConfig};
 use crate::scenario::{Faults, ScenarioStore};
 use crate::store::{Schema, SqlDatabase};
@@ -35,6 +36,8 @@ pub struct ServiceContext {
     pub faults: Faults,
     /// The relational schema its database is prepared with.
     pub schema: &'static Schema,
+    /// Its way to the message broker of the order events.
+    pub broker: Broker,
 }
 
 impl ServiceContext {
@@ -45,6 +48,7 @@ impl ServiceContext {
         shutdown: watch::Receiver<bool>,
         scenarios: ScenarioStore,
         schema: &'static Schema,
+        broker: Broker,
     ) -> Self {
         let http = HttpClient::new(telemetry.clone(), config.request_timeout);
         let faults = Faults::new(name, &scenarios);
@@ -57,6 +61,7 @@ impl ServiceContext {
             scenarios,
             faults,
             schema,
+            broker,
         }
     }
 

@@ -72,6 +72,12 @@ pub async fn router_with(name: ServiceName, configure: impl FnOnce(&mut ShopConf
         stopped,
         ScenarioStore::local(),
         &crate::services::SCHEMA,
+        crate::broker::Broker::new(
+            None,
+            "tracemart",
+            &crate::broker::embedded::EmbeddedBroker::new(),
+        )
+        .expect("the embedded broker"),
     );
     let service = crate::services::build(ctx.clone())
         .await

@@ -8,6 +8,7 @@ pub mod http_client;
 pub mod http_server;
 #[cfg(feature = "test-util")]
 mod memory;
+pub mod messaging;
 pub mod propagation;
 pub mod metric {
     //! The names of the metrics every service records (semantic conventions).
@@ -25,5 +26,6 @@ pub use db::{DbClient, DbFailure, DbOperation, DbSystem};
 pub use http_client::{ClientError, ClientResponse, HttpClient, Upstream};
 #[cfg(feature = "test-util")]
 pub use memory::MemorySink;
+pub use messaging::MessagingClient;
 pub use service::{LogFormat, SHUTDOWN_BUDGET, ServiceTelemetry, TelemetryHub, shutdown_all};
 pub use settings::{Env, Settings};

@@ -174,10 +174,13 @@ pub fn activation_for(
             let service: ServiceName = t
                 .parse()
                 .map_err(|e: String| ApiError::bad_request(code::INVALID_TARGET, e))?;
-            if !d.any_service && service != d.target {
+            let others = name.other_targets();
+            if !d.any_service && service != d.target && !others.contains(&service) {
+                let mut names = vec![d.target.as_str()];
+                names.extend(others.iter().map(|s| s.as_str()));
                 return Err(ApiError::bad_request(
                     code::INVALID_TARGET,
-                    format!("{} acts on {} only", name.as_str(), d.target),
+                    format!("{} acts on {} only", name.as_str(), names.join(" or ")),
                 ));
             }
             service

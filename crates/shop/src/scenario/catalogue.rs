@@ -16,6 +16,9 @@ pub enum Scenario {
     CpuHotspot,
     NPlusOne,
     SlowInternationalShipping,
+    ConsumerLag,
+    BrokerOutage,
+    PoisonMessage,
 }
 
 /// What a scenario does, for people and for the ground-truth records.
@@ -38,7 +41,7 @@ pub const MAX_LEVEL: u8 = 5;
 pub const DEFAULT_LEVEL: u8 = 3;
 
 impl Scenario {
-    pub const ALL: [Scenario; 9] = [
+    pub const ALL: [Scenario; 12] = [
         Scenario::Blackfriday,
         Scenario::PaymentFailure,
         Scenario::SlowQuery,
@@ -48,6 +51,9 @@ impl Scenario {
         Scenario::CpuHotspot,
         Scenario::NPlusOne,
         Scenario::SlowInternationalShipping,
+        Scenario::ConsumerLag,
+        Scenario::BrokerOutage,
+        Scenario::PoisonMessage,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -61,6 +67,21 @@ impl Scenario {
             Scenario::CpuHotspot => "cpu-hotspot",
             Scenario::NPlusOne => "n-plus-one",
             Scenario::SlowInternationalShipping => "slow-international-shipping",
+            Scenario::ConsumerLag => "consumer-lag",
+            Scenario::BrokerOutage => "broker-outage",
+            Scenario::PoisonMessage => "poison-message",
+        }
+    }
+
+    /// The services `--target` may move it to besides its default (every one when
+    /// [`Definition::any_service`]).
+    pub fn other_targets(self) -> &'static [ServiceName] {
+        use ServiceName::*;
+        match self {
+            Scenario::ConsumerLag | Scenario::PoisonMessage => {
+                &[Accounting, FraudDetection, Notification]
+            }
+            _ => &[],
         }
     }
 
@@ -134,6 +155,27 @@ impl Scenario {
                 "Quotes to destinations outside the US take level × 500 ms longer; domestic quotes are untouched.",
                 false,
             ),
+            Scenario::ConsumerLag => (
+                Accounting,
+                "process tracemart.orders",
+                "consumer-lag",
+                "The consumer takes level × 500 ms longer per order event: its queue grows and the order-to-ledger delay with it, while every checkout stays green. Any consumer (accounting, fraud-detection, notification) can be the target.",
+                false,
+            ),
+            Scenario::BrokerOutage => (
+                Checkout,
+                "publish tracemart.orders",
+                "dependency-outage",
+                "No service reaches the message broker: checkout's outbox grows while orders keep succeeding, consumers wait; when it is lifted, every event is delivered, none lost, none doubled.",
+                false,
+            ),
+            Scenario::PoisonMessage => (
+                Accounting,
+                "process tracemart.orders",
+                "poison-message",
+                "Level × 10% of order events fail the consumer's processing every time they are tried: each is retried, then dead-lettered, while the rest of the queue flows. Any consumer (accounting, fraud-detection, notification) can be the target.",
+                false,
+            ),
         };
         Definition {
             name: self,
@@ -145,6 +187,11 @@ impl Scenario {
         }
     }
 }
+
+/// consumer-lag: the added processing time of each order event, per level.
+pub const CONSUMER_LAG_PER_LEVEL: std::time::Duration = std::time::Duration::from_millis(500);
+/// poison-message: the share of order events that cannot be processed, per level.
+pub const POISON_SHARE_PER_LEVEL: f64 = 0.10;
 
 /// payment-failure: the share of charges that fail, per level ...
 pub const PAYMENT_FAILURES_PER_LEVEL: f64 = 0.08;
@@ -194,7 +241,12 @@ impl Scenario {
             Scenario::MemoryLeak
             | Scenario::CpuHotspot
             | Scenario::NPlusOne
-            | Scenario::SlowInternationalShipping => FailureSignature::NoFailures,
+            | Scenario::SlowInternationalShipping
+            // The event path is asynchronous: checkouts stay green, what breaks is seen on the
+            // messaging spans and the queues.
+            | Scenario::ConsumerLag
+            | Scenario::BrokerOutage
+            | Scenario::PoisonMessage => FailureSignature::NoFailures,
         }
     }
 }

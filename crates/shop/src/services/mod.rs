@@ -3,10 +3,12 @@
 //! types and the client its callers use are its contract, in `crate::api::<name>`.
 //! A service never imports another service's module, only `crate::api::…`.
 
+pub mod accounting;
 pub mod ad;
 pub mod cart;
 pub mod checkout;
 pub mod currency;
+pub mod fraud_detection;
 pub mod frontend;
 pub mod inventory;
 pub mod load_generator;
@@ -55,6 +57,26 @@ pub static SCHEMA: Schema = Schema {
             owner: ServiceName::Payment,
             shared_with: &[],
         },
+        Table {
+            name: "outbox_events",
+            owner: ServiceName::Checkout,
+            shared_with: &[],
+        },
+        Table {
+            name: "ledger_entries",
+            owner: ServiceName::Accounting,
+            shared_with: &[],
+        },
+        Table {
+            name: "fraud_scores",
+            owner: ServiceName::FraudDetection,
+            shared_with: &[],
+        },
+        Table {
+            name: "notifications",
+            owner: ServiceName::Notification,
+            shared_with: &[],
+        },
     ],
     migrations: &[
         Migration {
@@ -87,6 +109,19 @@ pub static SCHEMA: Schema = Schema {
                 checkout::store::ADD_ORDER_IDEMPOTENCY[1],
             ],
         },
+        Migration {
+            version: 4,
+            name: "order events: the outbox, the ledger, fraud scores, notifications",
+            statements: &[
+                checkout::store::CREATE_OUTBOX,
+                checkout::store::CREATE_OUTBOX_PENDING_INDEX,
+                accounting::store::CREATE_LEDGER_ENTRIES,
+                accounting::store::CREATE_LEDGER_ORDER_INDEX,
+                fraud_detection::store::CREATE_FRAUD_SCORES,
+                fraud_detection::store::CREATE_FRAUD_SCORES_CUSTOMER_INDEX,
+                notification::store::CREATE_NOTIFICATIONS,
+            ],
+        },
     ],
 };
 
@@ -105,5 +140,7 @@ pub async fn build(ctx: ServiceContext) -> anyhow::Result<Service> {
         ServiceName::Recommendation => recommendation::build(ctx).await,
         ServiceName::Inventory => inventory::build(ctx).await,
         ServiceName::Notification => notification::build(ctx).await,
+        ServiceName::Accounting => accounting::build(ctx).await,
+        ServiceName::FraudDetection => fraud_detection::build(ctx).await,
     }
 }

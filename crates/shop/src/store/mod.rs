@@ -316,6 +316,16 @@ impl SqlDatabase {
             .await
     }
 
+    /// Runs one statement without a span, for a background poll: traced, an idle poll would
+    /// open a trace of its own at every tick. Whatever it finds is handled in traced spans.
+    pub async fn poll<T>(
+        &self,
+        query: impl Future<Output = Result<T, sqlx::Error>>,
+    ) -> Result<T, StoreError> {
+        self.prepare().await?;
+        Ok(isolated(query).await?)
+    }
+
     /// Bounds every later statement of `tx` to `budget` on PostgreSQL (`SET LOCAL
     /// statement_timeout`), so a stalled database cannot hold a transaction past its caller's
     /// deadline. A session setting, not a query: no span of its own. SQLite has no such limit.

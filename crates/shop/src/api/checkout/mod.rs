@@ -1,6 +1,7 @@
 //! checkout's contract: its wire types and the client its callers use.
 
 pub mod client;
+pub mod events;
 pub mod model;
 
 /// The business metrics checkout records.

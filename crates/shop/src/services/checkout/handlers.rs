@@ -9,7 +9,6 @@ use opentelemetry::KeyValue;
 use super::store::PlaceError;
 use crate::api::checkout::model::{Order, PlaceOrder};
 use crate::api::inventory::model::{ReservationLine, ReserveRequest};
-use crate::api::notification::model::OrderConfirmation;
 use crate::api::payment::model::ChargeStatus;
 use crate::error::code;
 use crate::error::{ApiError, ApiJson, ApiPath, ApiResult};
@@ -111,7 +110,10 @@ pub(super) async fn place(
         })
         .await?;
 
-    let writing = s.orders.place(&order_id, &created_at, &req, priced, budget);
+    let context = telemetry::messaging::current_context_headers(&s.telemetry);
+    let writing = s
+        .orders
+        .place(&order_id, &created_at, &req, priced, budget, &context);
     let placed = match budget {
         // Past the deadline the caller has given up (and refunds): the transaction is dropped,
         // which rolls it back; one that commits anyway is cancelled by the reconciliation.
@@ -142,19 +144,9 @@ pub(super) async fn place(
     s.orders_placed.add(1, &attrs);
     s.revenue.add(order.total_cents as u64, &attrs);
     tracing::info!(order.id = %order.id, order.total_cents = order.total_cents, order.items = order.item_count, "order placed");
-
-    // The order stands whether or not the confirmation goes out.
-    if let Some(email) = &order.customer_email {
-        let confirmation = OrderConfirmation {
-            order_id: order.id.clone(),
-            email: email.clone(),
-            total_cents: order.total_cents,
-            currency: order.currency.clone(),
-        };
-        if let Err(e) = s.notification.order_confirmation(&confirmation).await {
-            tracing::warn!(order.id = %order.id, error = %e, "order confirmation not sent");
-        }
-    }
+    // Its event is in the outbox: the relay publishes it now (the confirmation e-mail, the
+    // ledger and the fraud check follow from it, without this request waiting for them).
+    s.relay_wake.notify_one();
     Ok((StatusCode::CREATED, Json(order)))
 }
 
@@ -191,7 +183,9 @@ async fn same_attempt(s: &super::State, key: &str) -> ApiResult<Option<Order>> {
     if order.status == "placed" && charge.status == ChargeStatus::Charged {
         return Ok(Some(order));
     }
-    if s.orders.cancel(&order.id).await? {
+    let context = telemetry::messaging::current_context_headers(&s.telemetry);
+    if s.orders.cancel(&order.id, &context).await? {
+        s.relay_wake.notify_one();
         s.inventory.release(&order.id).await?;
         tracing::warn!(order.id = %order.id, "an order whose charge was refunded was cancelled");
     }

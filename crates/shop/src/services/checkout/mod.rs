@@ -1,8 +1,10 @@
 //! checkout (8016): order creation — prices from product-catalog, stock reserved through
-//! inventory, then the order and its items in one transaction and checked against the payment, then
-//! the confirmation through notification — and order lookup.
+//! inventory, then the order, its items and its `order.placed` event in one transaction,
+//! checked against the payment — order lookup, and the outbox relay that publishes the events
+//! to the broker (accounting, fraud-detection and notification consume them).
 
 mod handlers;
+mod outbox;
 pub mod reconcile;
 pub mod store;
 
@@ -13,7 +15,6 @@ use axum::routing::{get, post};
 use opentelemetry::metrics::Counter;
 
 use crate::api::inventory::client::InventoryClient;
-use crate::api::notification::client::NotificationClient;
 use crate::api::payment::client::PaymentClient;
 use crate::api::product_catalog::client::ProductCatalogClient;
 use crate::service::{Service, ServiceContext};
@@ -25,7 +26,9 @@ pub(crate) struct State {
     inventory: InventoryClient,
     catalog: ProductCatalogClient,
     payment: PaymentClient,
-    notification: NotificationClient,
+    /// Rings the outbox relay after an order's events are written.
+    relay_wake: Arc<tokio::sync::Notify>,
+    telemetry: telemetry::ServiceTelemetry,
     orders_placed: Counter<u64>,
     revenue: Counter<u64>,
 }
@@ -33,12 +36,26 @@ pub(crate) struct State {
 pub async fn build(ctx: ServiceContext) -> anyhow::Result<Service> {
     let sql = ctx.sql_database()?;
     let meter = ctx.telemetry.meter();
+    let relay = outbox::Relay {
+        orders: OrderStore::new(sql.clone()),
+        broker: ctx.broker.clone(),
+        messaging: telemetry::MessagingClient::new(
+            ctx.telemetry.clone(),
+            ctx.broker.system(),
+            ctx.broker.server(),
+        ),
+        faults: ctx.faults.clone(),
+        wake: Arc::default(),
+        backlog: Arc::default(),
+    };
+    relay.register_metrics();
     let state = Arc::new(State {
         orders: OrderStore::new(sql.clone()),
         inventory: InventoryClient::new(&ctx),
         catalog: ProductCatalogClient::new(&ctx),
         payment: PaymentClient::new(&ctx),
-        notification: NotificationClient::new(&ctx),
+        relay_wake: relay.wake.clone(),
+        telemetry: ctx.telemetry.clone(),
         orders_placed: meter
             .u64_counter(crate::api::checkout::metric::ORDERS)
             .with_unit("{order}")
@@ -61,7 +78,8 @@ pub async fn build(ctx: ServiceContext) -> anyhow::Result<Service> {
             state,
             ctx.config.reconcile_after,
             ctx.shutdown.clone(),
-        )))
+        ))
+        .with_background(relay.run(ctx.shutdown.clone())))
 }
 
 pub(crate) fn router(state: Arc<State>) -> Router {

@@ -114,7 +114,9 @@ async fn settle_one(
             }
         }
         (ChargeStatus::Refunded, Some((order_id, _))) => {
-            if state.orders.cancel(order_id).await? {
+            let context = telemetry::messaging::current_context_headers(&state.telemetry);
+            if state.orders.cancel(order_id, &context).await? {
+                state.relay_wake.notify_one();
                 if let Err(e) = state.inventory.release(order_id).await {
                     tracing::warn!(order.id = %order_id, error = %e, "cancelled order's stock not released yet");
                     return Ok(());

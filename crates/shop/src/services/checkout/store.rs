@@ -2,6 +2,7 @@
 
 use telemetry::DbOperation;
 
+use crate::api::checkout::events::{ORDER_CANCELLED, ORDER_PLACED, OrderEvent};
 use crate::api::checkout::model::{Order, OrderItem, OrderLine, PlaceOrder};
 use crate::store::{ConstraintKind, SqlDatabase, StoreError};
 
@@ -39,6 +40,34 @@ pub const ADD_ORDER_IDEMPOTENCY: [&str; 2] = [
     "ALTER TABLE orders ADD COLUMN idempotency_key TEXT",
     "CREATE UNIQUE INDEX IF NOT EXISTS orders_idempotency_idx ON orders (idempotency_key)",
 ];
+
+/// The transactional outbox (migration 4): each order event is written in its order's
+/// transaction and published by the relay afterwards, with the trace context it was written
+/// in.
+pub const CREATE_OUTBOX: &str = "CREATE TABLE IF NOT EXISTS outbox_events (
+            id TEXT PRIMARY KEY,
+            routing_key TEXT NOT NULL,
+            order_id TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            trace_context TEXT NOT NULL,
+            created_at_ms BIGINT NOT NULL,
+            published_at_ms BIGINT
+        )";
+pub const CREATE_OUTBOX_PENDING_INDEX: &str = "CREATE INDEX IF NOT EXISTS outbox_events_pending_idx \
+     ON outbox_events (created_at_ms) WHERE published_at_ms IS NULL";
+
+/// An event waiting in the outbox.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PendingEvent {
+    pub id: String,
+    pub routing_key: String,
+    pub payload: String,
+    pub trace_context: String,
+    pub created_at_ms: i64,
+}
+
+/// Trace context headers as stored with an event.
+pub type TraceContext = telemetry::messaging::Headers;
 
 /// Why an order was refused before anything was written.
 #[derive(Debug, thiserror::Error)]
@@ -126,6 +155,7 @@ impl OrderStore {
         req: &PlaceOrder,
         (items, total): (Vec<OrderItem>, i64),
         budget: Option<std::time::Duration>,
+        trace_context: &TraceContext,
     ) -> Result<Order, PlaceError> {
         let shipping_cents = req.shipping.as_ref().map(|s| s.cost_cents).unwrap_or(0);
         let shipping_country = req.shipping.as_ref().map(|s| s.country.clone());
@@ -184,9 +214,7 @@ impl OrderStore {
                 )
                 .await?;
         }
-        self.sql.commit(tx).await?;
-
-        Ok(Order {
+        let order = Order {
             id: order_id.to_owned(),
             status: "placed".to_owned(),
             currency: req.currency.clone(),
@@ -200,7 +228,80 @@ impl OrderStore {
             card_last4: req.payment.card_last4.clone(),
             created_at: created_at.to_owned(),
             items,
-        })
+        };
+        self.add_event(&mut tx, &order, ORDER_PLACED, trace_context)
+            .await?;
+        self.sql.commit(tx).await?;
+        Ok(order)
+    }
+
+    /// Writes `order`'s event into the outbox, in the order's transaction.
+    async fn add_event(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        order: &Order,
+        event_type: &'static str,
+        trace_context: &TraceContext,
+    ) -> Result<(), StoreError> {
+        let now = crate::scenario::state::now_ms();
+        let event = OrderEvent::of(order, event_type, now);
+        let payload = serde_json::to_string(&event).unwrap_or_default();
+        let context = serde_json::to_string(trace_context).unwrap_or_else(|_| "[]".to_owned());
+        const SQL: &str = "INSERT INTO outbox_events (id, routing_key, order_id, payload, trace_context, created_at_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6)";
+        self.sql
+            .run(
+                DbOperation::on("INSERT", "outbox_events", SQL),
+                sqlx::query(SQL)
+                    .bind(event.event_id.clone())
+                    .bind(event_type)
+                    .bind(order.id.clone())
+                    .bind(payload)
+                    .bind(context)
+                    .bind(now)
+                    .execute(&mut **tx),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// The oldest events not yet published. Not traced: the relay polls this while idle, and
+    /// each event it finds is published in a span of the trace it was written in.
+    pub async fn pending_events(&self, limit: i64) -> Result<Vec<PendingEvent>, StoreError> {
+        const SQL: &str = "SELECT id, routing_key, payload, trace_context, created_at_ms FROM outbox_events \
+             WHERE published_at_ms IS NULL ORDER BY created_at_ms LIMIT $1";
+        self.sql
+            .poll(
+                sqlx::query_as::<_, PendingEvent>(SQL)
+                    .bind(limit)
+                    .fetch_all(self.sql.pool()),
+            )
+            .await
+    }
+
+    /// How many events wait in the outbox (not traced, like [`pending_events`](Self::pending_events)).
+    pub async fn outbox_backlog(&self) -> Result<i64, StoreError> {
+        const SQL: &str = "SELECT COUNT(*) FROM outbox_events WHERE published_at_ms IS NULL";
+        let (n,): (i64,) = self
+            .sql
+            .poll(sqlx::query_as(SQL).fetch_one(self.sql.pool()))
+            .await?;
+        Ok(n)
+    }
+
+    /// Marks an event published.
+    pub async fn mark_published(&self, id: &str, at_ms: i64) -> Result<(), StoreError> {
+        const SQL: &str = "UPDATE outbox_events SET published_at_ms = $1 WHERE id = $2";
+        self.sql
+            .run(
+                DbOperation::on("UPDATE", "outbox_events", SQL),
+                sqlx::query(SQL)
+                    .bind(at_ms)
+                    .bind(id.to_owned())
+                    .execute(self.sql.pool()),
+            )
+            .await?;
+        Ok(())
     }
 
     pub async fn get(&self, order_id: &str) -> Result<Option<Order>, StoreError> {
@@ -279,19 +380,33 @@ impl OrderStore {
         Ok(row)
     }
 
-    /// Cancels a placed order (its charge was refunded); `false` when it was not placed.
-    pub async fn cancel(&self, order_id: &str) -> Result<bool, StoreError> {
+    /// Cancels a placed order (its charge was refunded) and writes its `order.cancelled`
+    /// event, in one transaction; `false` when it was not placed.
+    pub async fn cancel(
+        &self,
+        order_id: &str,
+        trace_context: &TraceContext,
+    ) -> Result<bool, StoreError> {
+        let Some(mut order) = self.get(order_id).await? else {
+            return Ok(false);
+        };
+        let mut tx = self.sql.begin().await?;
         const SQL: &str =
             "UPDATE orders SET status = 'cancelled' WHERE id = $1 AND status = 'placed'";
         let done = self
             .sql
             .run(
                 DbOperation::on("UPDATE", "orders", SQL),
-                sqlx::query(SQL)
-                    .bind(order_id.to_owned())
-                    .execute(self.sql.pool()),
+                sqlx::query(SQL).bind(order_id.to_owned()).execute(&mut *tx),
             )
             .await?;
-        Ok(done.rows_affected() == 1)
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        order.status = "cancelled".to_owned();
+        self.add_event(&mut tx, &order, ORDER_CANCELLED, trace_context)
+            .await?;
+        self.sql.commit(tx).await?;
+        Ok(true)
     }
 }

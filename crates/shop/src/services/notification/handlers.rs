@@ -7,7 +7,10 @@ use http::StatusCode;
 use opentelemetry::KeyValue;
 use rand::Rng as _;
 
+use crate::api::checkout::events::{ORDER_PLACED, OrderEvent};
 use crate::api::notification::model::{OrderConfirmation, Sent};
+use crate::broker::Message;
+use crate::consumer::ConsumeError;
 use crate::error::code;
 use crate::error::{ApiError, ApiJson, ApiResult};
 use crate::types::is_email;
@@ -19,6 +22,61 @@ pub(super) async fn order_confirmation(
     State(s): State<Arc<super::State>>,
     ApiJson(req): ApiJson<OrderConfirmation>,
 ) -> ApiResult<(StatusCode, Json<Sent>)> {
+    Ok((StatusCode::ACCEPTED, Json(send(&s, &req).await?)))
+}
+
+/// Sends the confirmation of an `order.placed` event, once: the order's e-mail address comes
+/// from checkout (the event carries none).
+pub(super) async fn consume(s: Arc<super::State>, message: Message) -> Result<(), ConsumeError> {
+    let event = OrderEvent::parse(&message.body).map_err(ConsumeError::Invalid)?;
+    if event.event_type != ORDER_PLACED {
+        return Ok(());
+    }
+    let unavailable =
+        |e: &dyn std::fmt::Display| ConsumeError::failed("notifications_unavailable", e);
+    if s.sent_log
+        .seen(&event.event_id)
+        .await
+        .map_err(|e| unavailable(&e))?
+    {
+        return Ok(());
+    }
+    let order = s
+        .checkout
+        .get(&event.order_id)
+        .await
+        .map_err(|e| ConsumeError::failed("order_unavailable", e))?;
+    let now = crate::scenario::state::now_ms();
+    let Some(email) = order.customer_email else {
+        return s
+            .sent_log
+            .record(&event.event_id, &event.order_id, "skipped", None, now)
+            .await
+            .map_err(|e| unavailable(&e));
+    };
+    let confirmation = OrderConfirmation {
+        order_id: order.id,
+        email,
+        total_cents: order.total_cents,
+        currency: order.currency,
+    };
+    let sent = send(&s, &confirmation)
+        .await
+        .map_err(|e| ConsumeError::failed("mail_relay_unavailable", e))?;
+    s.sent_log
+        .record(
+            &event.event_id,
+            &event.order_id,
+            "sent",
+            Some(&sent.notification_id),
+            now,
+        )
+        .await
+        .map_err(|e| unavailable(&e))
+}
+
+/// Sends one confirmation through the (simulated) mail relay.
+async fn send(s: &super::State, req: &OrderConfirmation) -> ApiResult<Sent> {
     let email = req.email.trim();
     if !is_email(email) {
         return Err(ApiError::bad_request(
@@ -56,11 +114,8 @@ pub(super) async fn order_confirmation(
     }
     let notification_id = format!("ntf_{}", uuid::Uuid::new_v4().simple());
     tracing::info!(order.id = %req.order_id, %notification_id, "order confirmation sent");
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(Sent {
-            notification_id,
-            channel: "email".to_owned(),
-        }),
-    ))
+    Ok(Sent {
+        notification_id,
+        channel: "email".to_owned(),
+    })
 }

@@ -1,7 +1,10 @@
 //! notification (8021): order confirmations by (simulated) e-mail, with the latency of a mail
-//! relay. A failure here never fails the order: checkout logs it and its span is an error.
+//! relay. It consumes the `order.placed` events, reads the order's address from checkout and
+//! sends each confirmation once; the order never waits for it, and a failure is retried, then
+//! dead-lettered. `POST /notifications/order-confirmation` sends one directly.
 
 pub(crate) mod handlers;
+pub mod store;
 
 use std::sync::Arc;
 
@@ -9,16 +12,23 @@ use axum::Router;
 use axum::routing::post;
 use opentelemetry::metrics::Counter;
 
+use crate::api::checkout::client::CheckoutClient;
 use crate::config::NotificationConfig;
+use crate::consumer::Consumer;
 use crate::service::{Service, ServiceContext};
 
 pub(crate) struct State {
     config: NotificationConfig,
     sent: Counter<u64>,
+    sent_log: store::Sent,
+    checkout: CheckoutClient,
 }
 
 pub async fn build(ctx: ServiceContext) -> anyhow::Result<Service> {
+    let sql = ctx.sql_database()?;
     let state = Arc::new(State {
+        sent_log: store::Sent::new(sql.clone()),
+        checkout: CheckoutClient::new(&ctx),
         config: ctx.config.notification.clone(),
         sent: ctx
             .telemetry
@@ -28,7 +38,15 @@ pub async fn build(ctx: ServiceContext) -> anyhow::Result<Service> {
             .with_description("Order confirmations, by outcome.")
             .build(),
     });
-    Ok(Service::without_store(router(state)))
+    let consumer_state = state.clone();
+    let consumer = Consumer::of(
+        &ctx,
+        Arc::new(move |m| Box::pin(handlers::consume(consumer_state.clone(), m))),
+    )?;
+    Ok(
+        Service::on_database(router(state), &sql, ctx.shutdown.clone())
+            .with_background(consumer.run(ctx.shutdown.clone())),
+    )
 }
 
 pub(crate) fn router(state: Arc<State>) -> Router {
