@@ -1,18 +1,19 @@
 #!/usr/bin/env bash
 # Runs every check and test of the project: format, lints, unit and integration tests against
-# a real PostgreSQL and Redis, the deployment checks (scripts/check-deploy.sh), the public API
+# a real PostgreSQL, Redis and RabbitMQ, the deployment checks (scripts/check-deploy.sh), the public API
 # against its OpenAPI document (scripts/check-api.sh: openapi-spec-validator, schemathesis) and
 # the console's page in headless Chromium (tests/ui/run.sh, which installs Chromium when it
-# can). Starts PostgreSQL and Redis when they are installed but stopped, installs them
+# can). Starts PostgreSQL, Redis and RabbitMQ when they are installed but stopped, installs them
 # (Debian/Ubuntu, as root) when they are missing, and otherwise says what to do.
 #   scripts/test.sh [extra cargo-nextest arguments]
 # Environment: TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres),
-#              TEST_REDIS_URL (default redis://127.0.0.1:6379/0).
+#              TEST_REDIS_URL (default redis://127.0.0.1:6379/0),
+#              TEST_AMQP_URL (default amqp://guest:guest@127.0.0.1:5672/%2f).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [[ ${1:-} == -h || ${1:-} == --help ]]; then
-  sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
   exit 0
 fi
 
@@ -75,9 +76,40 @@ ensure_redis() {
   wait_for 127.0.0.1 6379 || { echo "Redis did not start" >&2; exit 1; }
 }
 
+ensure_rabbitmq() {
+  if [[ -n ${TEST_AMQP_URL:-} ]]; then
+    return 0
+  fi
+  export TEST_AMQP_URL='amqp://guest:guest@127.0.0.1:5672/%2f'
+  listening 127.0.0.1 5672 && return 0
+  if ! command -v rabbitmq-server >/dev/null; then
+    if can_apt; then
+      apt_install rabbitmq-server
+    else
+      echo "RabbitMQ is not running on 127.0.0.1:5672 and cannot be installed here." >&2
+      echo "Start one (for example: docker run -d -p 5672:5672 rabbitmq:4-alpine) or set TEST_AMQP_URL, then run this again." >&2
+      exit 1
+    fi
+  fi
+  say "starting RabbitMQ"
+  # The Debian package starts it as a service where there is an init; without one, by hand.
+  if ! listening 127.0.0.1 5672; then
+    if command -v runuser >/dev/null && id rabbitmq >/dev/null 2>&1; then
+      runuser -u rabbitmq -- rabbitmq-server -detached >/dev/null 2>&1 || true
+    else
+      rabbitmq-server -detached >/dev/null 2>&1 || true
+    fi
+  fi
+  # The broker takes a few seconds to boot.
+  for _ in $(seq 1 60); do listening 127.0.0.1 5672 && return 0; sleep 1; done
+  echo "RabbitMQ did not start (see /var/log/rabbitmq)" >&2
+  exit 1
+}
+
 command -v cargo >/dev/null || { echo "cargo is needed: install Rust from https://rustup.rs" >&2; exit 1; }
 ensure_postgres
 ensure_redis
+ensure_rabbitmq
 
 say "cargo fmt --check"
 cargo fmt --all -- --check

@@ -108,7 +108,7 @@ async function main() {
 
   await step('the service map shows every service', async () => {
     await page.goto(BASE + '/#map');
-    const want = EXPECTED.length || 12;
+    const want = EXPECTED.length || 14;
     try {
       await page.waitForFunction(n => document.querySelectorAll('#map-svg [data-service]').length >= n, want, { timeout: 60_000 });
     } catch (e) {
@@ -117,7 +117,7 @@ async function main() {
     }
     const names = (await page.$$eval('#map-svg [data-service]', els => els.map(e => e.dataset.service))).sort();
     if (EXPECTED.length) assert.deepEqual(names, EXPECTED, 'the map shows exactly the shop\'s services');
-    else assert.equal(names.length, 12, 'the map shows 12 services');
+    else assert.equal(names.length, 14, 'the map shows 14 services');
     assert.equal(new Set(names).size, names.length, 'each service once');
     // laid out left to right: the load generator first, the frontend next
     // The layout follows the calls seen so far: until every edge has arrived (and the nodes
@@ -133,6 +133,12 @@ async function main() {
     assert.ok(edges >= names.length - 1, `the map draws the calls between them (${edges} edges)`);
     // the live window comes with the first summary: no figures over everything stored
     assert.match(await page.textContent('#map-window'), /over the last \d+ s/);
+    // the order events' exchange stands between checkout and its consumers
+    await page.waitForSelector('#map-svg [data-queue]', { timeout: 30_000 });
+    for (const consumer of ['accounting', 'fraud-detection', 'notification']) {
+      await page.waitForSelector(`#map-svg [data-edge$=">${consumer}"][data-from^="queue:"]`, { timeout: 30_000 });
+    }
+    assert.ok(await page.$('#map-svg [data-edge^="checkout>queue:"]'), 'checkout publishes to the queue');
     await shot('map');
   });
 
@@ -141,11 +147,15 @@ async function main() {
     await page.waitForFunction(() => location.hash === '#services');
     await page.waitForSelector('#red-table tbody tr[data-href]');
     const rows = await page.$$eval('#red-table tbody tr[data-href]', els => els.length);
-    assert.ok(rows >= (EXPECTED.length || 12), `a row per service and traffic type (${rows})`);
+    assert.ok(rows >= (EXPECTED.length || 14), `a row per service and traffic type (${rows})`);
     const types = await page.$$eval('#red-table .tt', els => [...new Set(els.map(e => e.textContent))]);
     assert.ok(types.includes('baseline') && types.includes('demo'), `split by traffic.type (${types.join(', ')})`);
     // the trend lines start after a few refreshes
     await page.waitForSelector('#red-table .spark polyline', { timeout: 8_000 }).catch(() => {});
+    // the order events per consumer group, with the queue's depth
+    await page.waitForFunction(() => document.querySelectorAll('#events-table tbody tr[data-group]').length === 3, null, { timeout: 30_000 });
+    const groups = (await page.$$eval('#events-table tbody tr[data-group]', els => els.map(e => e.dataset.group))).sort();
+    assert.deepEqual(groups, ['accounting', 'fraud-detection', 'notification']);
     await shot('services');
   });
 

@@ -1,5 +1,6 @@
 //! What an APM shows, computed over the store: services, the service graph from CLIENT →
-//! SERVER pairs (and CLIENT → database), RED per service and traffic type, trace depth,
+//! SERVER pairs (and CLIENT → database, PRODUCER → queue → CONSUMER), RED per service and
+//! traffic type, trace depth,
 //! orphans, database operations, logs linked to traces, metric names.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -12,8 +13,11 @@ use crate::store::{Counters, SpanId, Store, StoredSpan, hex, kind, now_ns};
 pub struct Edge {
     pub from: String,
     pub to: String,
-    /// `service` or `database`.
+    /// `service`, `database` or `queue` (a messaging destination).
     pub to_kind: String,
+    /// `service`, or `queue` for a queue's deliveries to a consumer.
+    #[serde(default = "service_kind")]
+    pub from_kind: String,
     pub calls: u64,
     /// Calls that failed, by the rule the callee's node follows (`call_failed`): a 4xx
     /// answer is not one.
@@ -25,6 +29,10 @@ pub struct Edge {
     pub error_rate: f64,
     pub p50_ms: f64,
     pub p95_ms: f64,
+}
+
+fn service_kind() -> String {
+    "service".to_owned()
 }
 
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
@@ -84,6 +92,9 @@ pub struct Summary {
     pub logs: u64,
     pub logs_with_trace_id: u64,
     pub metrics: BTreeMap<String, Vec<String>>,
+    /// The event path: messages published and processed, queue gauges.
+    #[serde(default)]
+    pub messaging: crate::messaging::Messaging,
     /// The graph and RED of the last seconds only, when asked for (`?window_s=`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window: Option<Window>,
@@ -119,6 +130,18 @@ fn percentiles(durations: &mut [u64]) -> (f64, f64, f64) {
         percentile(durations, 0.95),
         percentile(durations, 0.99),
     )
+}
+
+/// The service-map edge of a messaging span: producer → destination (`queue`), or
+/// destination → consumer, with whether it leaves a queue.
+fn messaging_edge(s: &StoredSpan) -> Option<((&str, &str, &'static str), bool)> {
+    s.attr("messaging.system")?;
+    let destination = s.attr("messaging.destination.name")?;
+    match s.kind {
+        kind::PRODUCER => Some(((&*s.service, destination, "queue"), false)),
+        kind::CONSUMER => Some(((destination, &*s.service, "service"), true)),
+        _ => None,
+    }
 }
 
 fn db_system(s: &StoredSpan) -> Option<&str> {
@@ -328,6 +351,8 @@ fn is_4xx(status: Option<u16>) -> bool {
 struct Flows {
     /// Per (from, to, to_kind): the tally and the calls answered with a 4xx.
     edges: BTreeMap<(String, String, &'static str), (Tally, u64)>,
+    /// The edges that leave a queue (its deliveries to a consumer).
+    from_queue: HashSet<(String, String)>,
     red: BTreeMap<(String, String), Tally>,
 }
 
@@ -363,15 +388,35 @@ impl Flows {
         *s4xx += u64::from(status_4xx);
     }
 
+    /// A message published to a queue (PRODUCER) or processed from one (CONSUMER): a
+    /// queue has no spans of its own, so the edges fail as these spans say.
+    fn queue_call(&mut self, edge: (&str, &str, &'static str), from_queue: bool, s: &StoredSpan) {
+        if from_queue {
+            self.from_queue
+                .insert((edge.0.to_owned(), edge.1.to_owned()));
+        }
+        self.call(edge, s.error, false, s.duration_ns());
+    }
+
     /// The rows, rates over `seconds`.
     fn rows(self, seconds: f64) -> (Vec<Edge>, Vec<Red>) {
-        let edges = self
-            .edges
+        let Flows {
+            edges,
+            red,
+            from_queue,
+        } = self;
+        let edges = edges
             .into_iter()
             .map(
                 |((from, to, to_kind), ((calls, errors, mut d), status_4xx))| {
                     let (p50, p95, _) = percentiles(&mut d);
+                    let from_kind = if from_queue.contains(&(from.clone(), to.clone())) {
+                        "queue"
+                    } else {
+                        "service"
+                    };
                     Edge {
+                        from_kind: from_kind.to_owned(),
                         from,
                         to,
                         to_kind: to_kind.to_owned(),
@@ -385,8 +430,7 @@ impl Flows {
                 },
             )
             .collect();
-        let red = self
-            .red
+        let red = red
             .into_iter()
             .map(|((service, traffic_type), (requests, errors, mut d))| {
                 let (p50, p95, p99) = percentiles(&mut d);
@@ -445,7 +489,7 @@ pub fn summary(store: &Store, settle_ns: u64, window_ns: Option<u64>) -> Summary
                 .as_mut()
                 .and_then(|(since, w)| (s.start_ns >= *since).then_some(w));
             let is_root = s.parent.is_none_or(|p| !by_id.contains_key(&p));
-            if s.kind == kind::SERVER || is_root {
+            if s.kind == kind::SERVER || s.kind == kind::CONSUMER || is_root {
                 all.request(s);
                 if let Some(w) = &mut recent {
                     w.request(s);
@@ -463,6 +507,12 @@ pub fn summary(store: &Store, settle_ns: u64, window_ns: Option<u64>) -> Summary
                 all.call(edge, failed, status_4xx, parent.duration_ns());
                 if let Some(w) = &mut recent {
                     w.call(edge, failed, status_4xx, parent.duration_ns());
+                }
+            }
+            if let Some((edge, from_queue)) = messaging_edge(s) {
+                all.queue_call(edge, from_queue, s);
+                if let Some(w) = &mut recent {
+                    w.queue_call(edge, from_queue, s);
                 }
             }
             if s.kind == kind::CLIENT
@@ -554,6 +604,7 @@ pub fn summary(store: &Store, settle_ns: u64, window_ns: Option<u64>) -> Summary
         logs,
         logs_with_trace_id: store.logs.iter().filter(|l| l.trace_id.is_some()).count() as u64,
         metrics,
+        messaging: crate::messaging::messaging(store, now, settle_ns),
         window,
     }
 }

@@ -8,7 +8,7 @@
 //! when full (what is stored keeps its strings, counted with it). Traces and logs are shared
 //! (`Arc`), so [`Store::snapshot`] is cheap and the analysis runs without the ingest lock.
 
-use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -16,6 +16,7 @@ use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
+use opentelemetry_proto::tonic::metrics::v1::{metric, number_data_point};
 use serde::Serialize;
 
 pub type TraceId = [u8; 16];
@@ -26,6 +27,8 @@ pub mod kind {
     pub const INTERNAL: i32 = 1;
     pub const SERVER: i32 = 2;
     pub const CLIENT: i32 = 3;
+    pub const PRODUCER: i32 = 4;
+    pub const CONSUMER: i32 = 5;
 }
 
 #[derive(Debug, Clone)]
@@ -210,6 +213,9 @@ pub struct Store {
     log_bytes: usize,
     /// (service, metric name) pairs seen.
     pub metrics: BTreeSet<(Arc<str>, String)>,
+    /// The latest value of each watched gauge (`messaging::WATCHED_GAUGES`), per (service,
+    /// name, the queue it is about or "").
+    pub gauges: BTreeMap<(Arc<str>, String, String), f64>,
     counters: Counters,
     interned: HashSet<Arc<str>>,
 }
@@ -271,6 +277,7 @@ impl Store {
             logs: VecDeque::new(),
             log_bytes: 0,
             metrics: BTreeSet::new(),
+            gauges: BTreeMap::new(),
             counters: Counters::default(),
             interned: HashSet::new(),
         }
@@ -309,6 +316,7 @@ impl Store {
             logs: self.logs.clone(),
             log_bytes: self.log_bytes,
             metrics: self.metrics.clone(),
+            gauges: self.gauges.clone(),
             counters: self.counters.clone(),
             // The analysis neither interns nor evicts.
             interned: HashSet::new(),
@@ -491,6 +499,27 @@ impl Store {
             for sm in rm.scope_metrics {
                 for m in sm.metrics {
                     self.counters.metric_points_received += 1;
+                    if crate::messaging::WATCHED_GAUGES.contains(&m.name.as_str())
+                        && let Some(metric::Data::Gauge(g)) = &m.data
+                    {
+                        for p in &g.data_points {
+                            let value = match p.value {
+                                Some(number_data_point::Value::AsDouble(v)) => v,
+                                Some(number_data_point::Value::AsInt(v)) => v as f64,
+                                None => continue,
+                            };
+                            let subscription = p
+                                .attributes
+                                .iter()
+                                .find(|kv| kv.key == "messaging.destination.subscription.name")
+                                .map(|kv| bounded(value_text(&kv.value), MAX_KEY_BYTES))
+                                .unwrap_or_default();
+                            let key = (service.clone(), m.name.clone(), subscription);
+                            if self.gauges.len() < 1_000 || self.gauges.contains_key(&key) {
+                                self.gauges.insert(key, value);
+                            }
+                        }
+                    }
                     if self.metrics.len() < 10_000 {
                         self.metrics
                             .insert((service.clone(), bounded(m.name, MAX_KEY_BYTES)));

@@ -20,6 +20,10 @@ pub struct Expectations {
     /// Whether carts are in Redis (so Redis spans must appear under cart).
     pub redis: bool,
     pub metrics: Vec<String>,
+    /// The consumer groups every published order event must reach (none: not checked).
+    pub consumer_groups: Vec<String>,
+    /// The longest a message may wait between its publish and its processing.
+    pub max_event_delay_ms: f64,
 }
 
 /// The error rate a scenario (or none) gives demo traffic, measured on the requests it acts
@@ -336,7 +340,63 @@ pub fn evaluate(s: &Summary, recent: &Recent, e: &Expectations) -> Vec<Check> {
         },
         e.metrics.join(", "),
     ));
+    out.extend(messaging_checks(&s.messaging, e));
     out
+}
+
+/// Order events reach every consumer group, soon, in spans that say what they are.
+fn messaging_checks(m: &crate::messaging::Messaging, e: &Expectations) -> Vec<Check> {
+    if e.consumer_groups.is_empty() {
+        return vec![];
+    }
+    let flows: Vec<(&String, Option<&crate::messaging::GroupFlow>)> = e
+        .consumer_groups
+        .iter()
+        .map(|g| (g, m.groups.iter().find(|f| &f.group == g)))
+        .collect();
+    let consumed = |f: Option<&crate::messaging::GroupFlow>| f.map_or(0, |f| f.consumed);
+    let every = flows.iter().all(|(_, f)| consumed(*f) == m.published);
+    let max_delay = flows
+        .iter()
+        .filter_map(|(_, f)| f.map(|f| f.max_delay_ms))
+        .fold(0.0, f64::max);
+    vec![
+        sampled(
+            "order events processed by every consumer",
+            m.published,
+            1,
+            every,
+            flows
+                .iter()
+                .map(|(g, f)| format!("{g} {} of {}", consumed(*f), m.published))
+                .collect::<Vec<_>>()
+                .join(", "),
+            "every published event, in every group",
+        ),
+        sampled(
+            "order event delay",
+            m.published,
+            1,
+            max_delay <= e.max_event_delay_ms,
+            format!("at most {max_delay} ms from publish to processing"),
+            format!("<= {} ms", e.max_event_delay_ms),
+        ),
+        check(
+            "messaging span attributes",
+            m.spans > 0 && m.spans_missing_attributes == 0,
+            if m.missing.is_empty() {
+                format!("{} PRODUCER and CONSUMER spans", m.spans)
+            } else {
+                format!(
+                    "{} of {} spans lack some of: {}",
+                    m.spans_missing_attributes,
+                    m.spans,
+                    m.missing.join(", ")
+                )
+            },
+            "messaging.system, destination, operation, message id, consumer group",
+        ),
+    ]
 }
 
 fn demo_check(operations: &[OperationRed], d: &DemoExpectation) -> Check {
@@ -455,6 +515,8 @@ mod tests {
             },
             redis: true,
             metrics: vec![],
+            consumer_groups: vec![],
+            max_event_delay_ms: 10_000.0,
         }
     }
 

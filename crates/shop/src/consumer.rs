@@ -41,6 +41,13 @@ pub enum ConsumeError {
         error_type: &'static str,
         message: String,
     },
+    /// It was processed, and the outcome is a failure no retry changes (a mailbox that
+    /// bounces): acknowledged, its span an error.
+    #[error("{message}")]
+    Final {
+        error_type: &'static str,
+        message: String,
+    },
 }
 
 impl ConsumeError {
@@ -56,7 +63,9 @@ impl MessagingFailure for ConsumeError {
     fn error_type(&self) -> &'static str {
         match self {
             ConsumeError::Invalid(_) => "invalid_event",
-            ConsumeError::Failed { error_type, .. } => error_type,
+            ConsumeError::Failed { error_type, .. } | ConsumeError::Final { error_type, .. } => {
+                error_type
+            }
         }
     }
 }
@@ -238,7 +247,7 @@ impl Consumer {
             .process(&message.headers, incoming, work)
             .await;
         match result {
-            Ok(()) => {
+            Ok(()) | Err(ConsumeError::Final { .. }) => {
                 attempts.remove(&message.id);
                 let lag = crate::scenario::state::now_ms() - message.timestamp_ms;
                 self.stats.lag_ms.store(lag.max(0), Ordering::Relaxed);

@@ -170,3 +170,22 @@ test('edgeFigures: a 402 leaves an edge green with its declines apart, a 503 col
   const db = edgeFigures({ ...row, to: 'postgres', to_kind: 'database', status_4xx: undefined }, win(0, 0));
   assert.ok(!db.title.includes('4xx'), db.title);
 });
+
+test('buildGraph: a messaging destination is a queue node between its producer and consumers', () => {
+  const q = (from, to, fromKind, toKind) => ({ ...edge(from, to, toKind), from_kind: fromKind });
+  const g = buildGraph({
+    services: ['load-generator', 'checkout', 'accounting', 'notification'],
+    edges: [edge('load-generator', 'checkout'), q('checkout', 'shop.orders', 'service', 'queue'),
+      q('shop.orders', 'accounting', 'queue', 'service'), q('shop.orders', 'notification', 'queue', 'service')],
+  });
+  assert.equal(g.nodes.get('queue:shop.orders').kind, 'queue');
+  assert.equal(g.nodes.get('queue:shop.orders').name, 'shop.orders');
+  assert.deepEqual(g.edges.map(e => e.id).sort(),
+    ['checkout>queue:shop.orders', 'load-generator>checkout', 'queue:shop.orders>accounting', 'queue:shop.orders>notification']);
+  const L = layoutGraph(g);
+  assert.ok(L.layer.get('queue:shop.orders') > L.layer.get('checkout'), 'the queue after its producer');
+  assert.ok(L.layer.get('accounting') > L.layer.get('queue:shop.orders'), 'the consumers after the queue');
+  assert.ok(L.layer.get('notification') > L.layer.get('queue:shop.orders'));
+  const f = edgeFigures(g.edges.find(e => e.id === 'checkout>queue:shop.orders').e, null);
+  assert.match(f.lines[0], /published/);
+});

@@ -5,28 +5,34 @@ import { esc, push, fmtInt, fmtMs, fmtPct, fmtRate, levelOf } from './format.js'
 export const NODE_W = 250, NODE_H = 98, COL = 460, ROW = 128, PAD = 34;
 export const LABEL_LINE = 17, LABEL_CHAR = 9.6;
 
-export const edgeId = e => e.from + '>' + (e.to_kind === 'database' ? 'db:' + e.to : e.to);
+// a node's id: a service by its name, a database as `db:<name>`, a queue (a messaging
+// destination) as `queue:<name>`
+const nodeId = (name, kind) => kind === 'database' ? 'db:' + name : kind === 'queue' ? 'queue:' + name : name;
+export const edgeId = e => nodeId(e.from, e.from_kind) + '>' + nodeId(e.to, e.to_kind);
 
-// nodes (services, and databases as `db:<name>`) and edges from a summary
+// nodes (services, databases and queues) and edges from a summary
 export function buildGraph(sum) {
   const nodes = new Map();
-  for (const s of sum.services) nodes.set(s, { id: s, kind: 'service', name: s });
+  const add = (name, kind) => {
+    const id = nodeId(name, kind || 'service');
+    if (!nodes.has(id)) nodes.set(id, { id, kind: kind || 'service', name });
+    return id;
+  };
+  for (const s of sum.services) add(s, 'service');
   const edges = [];
   for (const e of sum.edges) {
-    if (!nodes.has(e.from)) nodes.set(e.from, { id: e.from, kind: 'service', name: e.from });
-    const db = e.to_kind === 'database';
-    const to = db ? 'db:' + e.to : e.to;
-    if (!nodes.has(to)) nodes.set(to, { id: to, kind: db ? 'database' : 'service', name: e.to });
-    edges.push({ id: edgeId(e), from: e.from, to, e });
+    const from = add(e.from, e.from_kind), to = add(e.to, e.to_kind);
+    edges.push({ id: edgeId(e), from, to, e });
   }
   return { nodes, edges };
 }
 
-// layers from left to right: the load generator, the services it reaches in call order, the
-// databases last; each column ordered to cross fewer edges. Positions are the nodes' top left.
+// layers from left to right: the load generator, the services (and queues) it reaches in
+// call order, the databases last; each column ordered to cross fewer edges. Positions are the nodes' top left.
 export function layoutGraph(g) {
   const all = [...g.nodes.values()];
-  const svcIds = all.filter(n => n.kind === 'service').map(n => n.id).sort();
+  // a queue sits in the flow like a service: between its producers and its consumers
+  const svcIds = all.filter(n => n.kind !== 'database').map(n => n.id).sort();
   const dbIds = all.filter(n => n.kind === 'database').map(n => n.id).sort();
   const succ = new Map(svcIds.map(id => [id, []]));
   const hasIn = new Set();
@@ -164,15 +170,16 @@ export function edgeFigures(x, w) {
   const errRate = w ? w.errRate : x.error_rate;
   const s4xx = w ? w.status4xx : (x.status_4xx || 0);
   const n = w ? w.n : x.calls;
-  const lines = [`${fmtInt(x.calls)} calls`, `p95 ${fmtMs(x.p95_ms)}`];
+  const what = x.to_kind === 'queue' ? 'published' : x.from_kind === 'queue' ? 'processed' : 'calls';
+  const lines = [`${fmtInt(x.calls)} ${what}`, `p95 ${fmtMs(x.p95_ms)}`];
   let bold = -1;
   if (errRate) { bold = lines.length; lines.push(`${fmtPct(errRate)} errors`); }
   if (s4xx && n) lines.push(`${fmtPct(s4xx / n)} declined (4xx)`);
-  const http = x.to_kind !== 'database';
+  const http = (x.to_kind || 'service') === 'service' && (x.from_kind || 'service') === 'service';
   const declined = k => http ? `, ${fmtInt(k)} declined (4xx)` : '';
   const title = [
     `${x.from} → ${x.to}`,
-    `all stored: ${fmtInt(x.calls)} calls, ${fmtInt(x.errors)} failed (${fmtPct(x.error_rate)})${declined(x.status_4xx || 0)}`,
+    `all stored: ${fmtInt(x.calls)} ${what}, ${fmtInt(x.errors)} failed (${fmtPct(x.error_rate)})${declined(x.status_4xx || 0)}`,
     ...(w ? [`last ${Math.round(w.secs)} s: ${fmtRate(w.rate)} calls/s, ${fmtInt(w.errors)} failed (${fmtPct(w.errRate)})${declined(w.status4xx)}`] : []),
     `p50 ${fmtMs(x.p50_ms)} · p95 ${fmtMs(x.p95_ms)} (all stored)`,
     ...(http ? ['failed: a 5xx, an error status or no answer; a 4xx is no failure'] : []),

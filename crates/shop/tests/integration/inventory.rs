@@ -135,17 +135,18 @@ async fn stock_follows_orders(shop: &TestShop) {
     }
     assert_eq!(stock(shop, product).await, left - 1);
 
-    // A confirmation that bounces does not fail the order; its span is an error.
+    // A confirmation that bounces does not fail the order: the order event's processing in
+    // notification is an error span, in the checkout's trace.
     add(shop, "stock-e", 20, 1).await;
     let (status, placed) = checkout(shop, "stock-e", "e@bounce.example").await;
     assert_eq!(status, 201, "{placed}");
     let bounced = eventually(
-        "the failed notification span",
-        Duration::from_secs(5),
+        "the failed confirmation's CONSUMER span",
+        Duration::from_secs(10),
         || async {
             shop.sink.spans().into_iter().find(|(s, d)| {
-                s == "checkout"
-                    && d.name == "POST /notifications/order-confirmation"
+                s == "notification"
+                    && d.span_kind == opentelemetry::trace::SpanKind::Consumer
                     && matches!(d.status, opentelemetry::trace::Status::Error { .. })
             })
         },
@@ -156,8 +157,29 @@ async fn stock_follows_orders(shop: &TestShop) {
             .1
             .attributes
             .iter()
-            .any(|kv| kv.key.as_str() == "error.type" && kv.value.as_str() == "503")
+            .any(|kv| kv.key.as_str() == "error.type" && kv.value.as_str() == "mail_bounced"),
+        "{:?}",
+        bounced.1.attributes
     );
+    let trace = bounced.1.span_context.trace_id();
+    let kinds_in_trace: Vec<(String, opentelemetry::trace::SpanKind)> = shop
+        .sink
+        .spans()
+        .into_iter()
+        .filter(|(_, d)| d.span_context.trace_id() == trace)
+        .map(|(s, d)| (s, d.span_kind))
+        .collect();
+    for (service, kind) in [
+        ("checkout", opentelemetry::trace::SpanKind::Server),
+        ("checkout", opentelemetry::trace::SpanKind::Producer),
+    ] {
+        assert!(
+            kinds_in_trace
+                .iter()
+                .any(|(s, k)| s == service && *k == kind),
+            "the confirmation's trace holds checkout's {kind:?} span: {kinds_in_trace:?}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

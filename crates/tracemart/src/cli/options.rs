@@ -19,6 +19,9 @@ pub struct StoreOptions {
     /// Redis URL for the cart; without it carts live in memory.
     #[arg(long = "redis", env = "REDIS_URL", value_name = "URL")]
     pub redis: Option<String>,
+    /// RabbitMQ URL for the order events; without it an embedded in-process broker carries them.
+    #[arg(long = "amqp", env = "AMQP_URL", value_name = "URL")]
+    pub amqp: Option<String>,
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -139,7 +142,18 @@ impl RunOptions {
         if let Some(url) = &self.stores.redis
             && !(url.starts_with("redis://") || url.starts_with("rediss://"))
         {
-            anyhow::bail!("--redis / REDIS_URL must be a redis:// or rediss:// URL, not {url:?}");
+            anyhow::bail!(
+                "--redis / REDIS_URL must be a redis:// or rediss:// URL, not {:?}",
+                shop::config::redact_url(url)
+            );
+        }
+        if let Some(url) = &self.stores.amqp
+            && !(url.starts_with("amqp://") || url.starts_with("amqps://"))
+        {
+            anyhow::bail!(
+                "--amqp / AMQP_URL must be an amqp:// or amqps:// URL, not {:?}",
+                shop::config::redact_url(url)
+            );
         }
         if !(0.0..=1.0).contains(&self.payment_decline_rate) {
             anyhow::bail!("--payment-decline-rate must be between 0 and 1");
@@ -148,6 +162,7 @@ impl RunOptions {
             anyhow::bail!("--load-rate / LOAD_RATE must be above 0 and at most 1000");
         }
         let mut config = ShopConfig::new(database, self.stores.redis.clone());
+        config.amqp_url = self.stores.amqp.clone().filter(|u| !u.is_empty());
         for service in ServiceName::ALL {
             if let Some(url) = env.get(service.url_var()) {
                 config

@@ -51,11 +51,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         ));
     }
     let stores = format!(
-        "{}; cart in {}",
+        "{}; cart in {}; order events through {}",
         config.database.describe(),
         match &config.redis_url {
             Some(url) => format!("Redis {}", shop::config::redact_url(url)),
             None => "memory".to_owned(),
+        },
+        match &config.amqp_url {
+            Some(url) => format!("RabbitMQ {}", shop::config::redact_url(url)),
+            None => "the embedded broker".to_owned(),
         }
     );
     let load = if config.load.autostart {

@@ -62,13 +62,16 @@ enum Expect {
 }
 
 /// Metrics that must have arrived, named by their owners.
-const METRICS: [&str; 6] = [
+const METRICS: [&str; 9] = [
     telemetry::metric::HTTP_SERVER_DURATION,
     telemetry::metric::HTTP_CLIENT_DURATION,
     telemetry::metric::DB_CLIENT_DURATION,
     shop::api::checkout::metric::ORDERS,
     shop::api::checkout::metric::REVENUE,
     shop::api::payment::metric::CHARGES,
+    telemetry::messaging::metric::SENT,
+    telemetry::messaging::metric::CONSUMED,
+    telemetry::messaging::metric::PROCESS_DURATION,
 ];
 
 fn range_ms(s: &str) -> anyhow::Result<(f64, f64)> {
@@ -154,6 +157,9 @@ fn demo_measurement(
     }
 }
 
+/// How long an order event may wait for a consumer in a healthy shop.
+const MAX_EVENT_DELAY_MS: f64 = 10_000.0;
+
 async fn expectations(args: &Args, http: &reqwest::Client) -> anyhow::Result<Expectations> {
     let services: Vec<String> = shop::config::SERVICES
         .iter()
@@ -197,6 +203,14 @@ async fn expectations(args: &Args, http: &reqwest::Client) -> anyhow::Result<Exp
         demo,
         redis,
         metrics: METRICS.iter().map(|m| (*m).to_owned()).collect(),
+        consumer_groups: match args.expect {
+            Expect::All => shop::broker::GROUPS
+                .iter()
+                .map(|(group, _)| (*group).to_owned())
+                .collect(),
+            Expect::Core => vec![],
+        },
+        max_event_delay_ms: MAX_EVENT_DELAY_MS,
     })
 }
 

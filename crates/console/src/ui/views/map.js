@@ -101,6 +101,13 @@ export function render() {
       });
       setText(el.title, `${n.name}\n${fmtInt(st.req)} requests stored, ${fmtInt(st.err)} errors\n` +
         st.types.map(t => `${t.type}: ${fmtPct(t.errRate)} errors ${t.live ? `(last ${secs} s)` : '(all stored)'}`).join('\n') + '\nclick: traces through this service');
+    } else if (n.kind === 'queue') {
+      const q = queueStats(sum, g, n);
+      setAttrs(el.g, { class: `node queue ${q.published ? levelOf(q.errRate) : 'idle'}${hl ? ' hl' : ''}` });
+      el.l1.innerHTML = `${esc(fmtInt(q.published))} published · ${esc(fmtInt(q.processed))} processed`;
+      setText(el.l2, q.depth === null ? 'depth not reported yet' : `${fmtInt(q.depth)} waiting in its queues`);
+      setText(el.title, `${n.name} (message queue)\n${fmtInt(q.published)} messages published, ${fmtInt(q.processed)} processings, ${fmtInt(q.failed)} failed (all stored)\n` +
+        q.queues.map(x => `${x.subscription}: ${fmtInt(x.value)} waiting`).join('\n'));
     } else {
       const s = dbStats.get(n.id) || { calls: 0, errors: 0, p95: 0, wn: 0, we: 0, live: false };
       const er = s.live ? (s.wn ? s.we / s.wn : null) : (s.calls ? s.errors / s.calls : null);
@@ -127,6 +134,16 @@ function createNode(n) {
     const name = svg('text', { class: 'name', x: 40, y: 31 }, g);
     name.textContent = n.name;
     el.l1 = svg('text', { class: 'l1', x: 18, y: 56 }, g);
+  } else if (n.kind === 'queue') {
+    g.setAttribute('data-queue', n.name);
+    svg('rect', { class: 'halo', x: -4, y: -4, width: NODE_W + 8, height: NODE_H + 8, rx: 17 }, g);
+    svg('rect', { class: 'box', width: NODE_W, height: NODE_H, rx: 4 }, g);
+    // the queue's slots
+    for (let i = 0; i < 4; i++) svg('rect', { class: 'slot', x: NODE_W - 74 + i * 14, y: 14, width: 10, height: 20, rx: 2 }, g);
+    const name = svg('text', { class: 'name', x: 18, y: 31 }, g);
+    name.textContent = n.name;
+    el.l1 = svg('text', { class: 'l1', x: 18, y: 62 }, g);
+    el.l2 = svg('text', { class: 'l1', x: 18, y: 84 }, g);
   } else {
     g.setAttribute('data-database', n.name);
     const ry = 12, w = NODE_W, h = NODE_H;
@@ -142,9 +159,23 @@ function createNode(n) {
   g.addEventListener('mouseenter', () => { map.focus = n.id; render(); });
   g.addEventListener('mouseleave', () => { map.focus = null; render(); });
   g.addEventListener('click', () => {
-    location.hash = n.kind === 'service' ? '#traces?service=' + encodeURIComponent(n.name) : '#databases';
+    location.hash = n.kind === 'service' ? '#traces?service=' + encodeURIComponent(n.name) : n.kind === 'queue' ? '#services' : '#databases';
   });
   return el;
+}
+
+// a queue node's figures: what its producers published and its consumers processed, and the
+// latest depth its consumers reported for their queues (named `<destination>.<group>`)
+function queueStats(sum, g, n) {
+  let published = 0, processed = 0, failed = 0;
+  for (const ed of g.edges) {
+    if (ed.to === n.id) published += ed.e.calls;
+    if (ed.from === n.id) { processed += ed.e.calls; failed += ed.e.errors; }
+  }
+  const queues = ((sum.messaging || {}).gauges || [])
+    .filter(x => x.name === 'tracemart.messaging.queue.depth' && (x.subscription || '').startsWith(n.name + '.'));
+  const depth = queues.length ? queues.reduce((a, x) => a + x.value, 0) : null;
+  return { published, processed, failed, errRate: processed ? failed / processed : 0, depth, queues };
 }
 
 function renderHotspots(sum, g) {

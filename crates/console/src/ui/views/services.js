@@ -50,9 +50,28 @@ export function render() {
   setText($('#red-note'), (secs ? `Rate and error rate over the last ${secs} s (all stored spans in smaller type)` : 'Rate and error rate over all stored spans') +
     '; latencies, requests and errors over all stored spans. Click a row for its traces.');
 
+  renderEvents(s.messaging || { published: 0, groups: [], gauges: [] });
+
   const m = s.metrics || {};
   const mh = Object.keys(m).sort().map(svc => `<div><span class="swatch" style="background:${colourOf(svc)}"></span><span class="svc">${esc(svc)}</span></div><div class="mchips">${m[svc].map(n => `<span>${esc(n)}</span>`).join('')}</div>`).join('') || '<div class="muted">No metrics yet (they are exported every few seconds).</div>';
   setHtml($('#metrics-list'), mh);
+}
+
+// the order events per consumer group: processed of published, delays from the spans, the
+// queue's depth and the consumer's lag from their gauges; the outbox's backlog in the note
+function renderEvents(msg) {
+  const gauge = (name, group) => (msg.gauges.find(g => g.name === name && (g.subscription || '').endsWith('.' + group)) || {}).value;
+  const rows = msg.groups.map(f => {
+    const depth = gauge('tracemart.messaging.queue.depth', f.group), lag = gauge('tracemart.messaging.consumer.lag', f.group);
+    const behind = f.missing > 0 ? 'warn-t' : '';
+    return `<tr data-group="${esc(f.group)}"><td><span class="swatch" style="background:${colourOf(f.group)}"></span><span class="svc">${esc(f.group)}</span></td>` +
+      `<td class="num ${behind}">${fmtInt(f.consumed)} / ${fmtInt(msg.published)}</td><td class="num ${f.failed ? 'crit-t' : ''}">${fmtInt(f.failed)}</td>` +
+      `<td class="num">${fmtMs(f.p50_delay_ms)}</td><td class="num">${fmtMs(f.max_delay_ms)}</td>` +
+      `<td class="num">${depth === undefined ? '–' : fmtInt(depth)}</td><td class="num">${lag === undefined ? '–' : fmtMs(lag * 1000)}</td></tr>`;
+  });
+  setHtml($('#events-table tbody'), rows.join('') || '<tr><td colspan="7" class="empty">No order events processed yet.</td></tr>');
+  const outbox = msg.gauges.filter(g => g.name === 'tracemart.outbox.pending').reduce((a, g) => a + g.value, 0);
+  setText($('#events-note'), `Order events: of the ${fmtInt(msg.published)} published (a few seconds ago or more), what each consumer group processed, how long after the publish, and its queue now; ${fmtInt(outbox)} events wait in checkout's outbox.`);
 }
 
 export function listen() {

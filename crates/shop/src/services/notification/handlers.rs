@@ -60,6 +60,18 @@ pub(super) async fn consume(s: Arc<super::State>, message: Message) -> Result<()
         total_cents: order.total_cents,
         currency: order.currency,
     };
+    if confirmation.email.trim().ends_with(BOUNCING_DOMAIN) {
+        // The mailbox refuses for good: recorded, and not tried again.
+        let _ = send(&s, &confirmation).await;
+        s.sent_log
+            .record(&event.event_id, &event.order_id, "bounced", None, now)
+            .await
+            .map_err(|e| unavailable(&e))?;
+        return Err(ConsumeError::Final {
+            error_type: "mail_bounced",
+            message: "the recipient's mail server refused the confirmation".to_owned(),
+        });
+    }
     let sent = send(&s, &confirmation)
         .await
         .map_err(|e| ConsumeError::failed("mail_relay_unavailable", e))?;
