@@ -7,7 +7,8 @@ use std::time::Duration;
 use futures::StreamExt as _;
 use lapin::options::{
     BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicPublishOptions, BasicQosOptions,
-    ConfirmSelectOptions, ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions,
+    ConfirmSelectOptions, ExchangeDeclareOptions, ExchangeDeleteOptions, QueueBindOptions,
+    QueueDeclareOptions, QueueDeleteOptions,
 };
 use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, ExchangeKind};
@@ -302,6 +303,29 @@ impl AmqpBroker {
             _channel: ch,
             consumer,
         })
+    }
+
+    pub async fn remove(&self) -> Result<(), BrokerError> {
+        let ch = self.channel().await?;
+        let t = &self.topology;
+        for q in &t.queues {
+            for name in [&q.name, &q.dead_letter] {
+                bounded(
+                    "delete a queue",
+                    ch.queue_delete(name.as_str().into(), QueueDeleteOptions::default()),
+                )
+                .await?;
+            }
+        }
+        for name in [&t.exchange, &t.dead_letter_exchange] {
+            bounded(
+                "delete an exchange",
+                ch.exchange_delete(name.as_str().into(), ExchangeDeleteOptions::default()),
+            )
+            .await?;
+        }
+        let _ = ch.close(200, ShortString::from("done")).await;
+        Ok(())
     }
 
     pub async fn depth(&self, queue: &str) -> Result<u64, BrokerError> {

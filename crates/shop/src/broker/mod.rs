@@ -308,6 +308,15 @@ impl Broker {
         }
     }
 
+    /// Deletes this shop's exchanges and queues, messages and all: for a throw-away namespace
+    /// (the tests' own) on a shared broker. The embedded broker goes with its process.
+    pub async fn remove(&self) -> Result<(), BrokerError> {
+        match &self.kind {
+            Kind::Rabbitmq(b) => b.remove().await,
+            Kind::Embedded(_) => Ok(()),
+        }
+    }
+
     /// Messages ready in a queue.
     pub async fn depth(&self, queue: &str) -> Result<u64, BrokerError> {
         self.check_cut()?;

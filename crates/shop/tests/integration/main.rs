@@ -1,5 +1,5 @@
 //! The shop's cross-service tests, in one test binary with shared helpers (`support`): each
-//! starts the services it needs on free ports against the real PostgreSQL and Redis (or the
+//! starts the services it needs on free ports against the real PostgreSQL, Redis and RabbitMQ (or the
 //! embedded stores) and asserts on the telemetry they export. A handler's own validation is
 //! tested beside it, with `oneshot` on its router.
 
@@ -8,6 +8,7 @@ mod support;
 mod bad_input;
 mod console;
 mod end_to_end;
+mod events;
 mod fuzz;
 mod inventory;
 mod latency;

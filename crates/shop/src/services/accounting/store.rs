@@ -130,7 +130,7 @@ impl Ledger {
 
     /// One day's totals per account and currency, and its orders placed and cancelled.
     pub async fn daily(&self, day: &str) -> Result<(Vec<AccountTotal>, i64, i64), StoreError> {
-        const TOTALS: &str = "SELECT account, currency, SUM(debit_cents) AS debit_cents, SUM(credit_cents) AS credit_cents \
+        const TOTALS: &str = "SELECT account, currency, CAST(SUM(debit_cents) AS BIGINT) AS debit_cents, CAST(SUM(credit_cents) AS BIGINT) AS credit_cents \
              FROM ledger_entries WHERE booked_on = $1 GROUP BY account, currency ORDER BY account, currency";
         let totals = self
             .sql

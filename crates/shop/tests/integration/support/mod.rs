@@ -25,6 +25,13 @@ pub fn redis_url() -> String {
         .to_owned()
 }
 
+pub fn amqp_url() -> String {
+    telemetry::Env::process()
+        .get("TEST_AMQP_URL")
+        .unwrap_or("amqp://guest:guest@127.0.0.1:5672/%2f")
+        .to_owned()
+}
+
 /// A PostgreSQL database of its own for one test, dropped by [`TestDatabase::drop_now`].
 pub struct TestDatabase {
     pub name: String,
@@ -119,6 +126,16 @@ impl TestShop {
         settings: Settings,
         otlp_http: Option<&str>,
     ) -> Self {
+        Self::start_services(config, settings, otlp_http, &ServiceName::ALL)
+    }
+
+    /// Only `services`, on port 0 (the others may run in another shop on the same stores).
+    pub fn start_services(
+        config: ShopConfig,
+        settings: Settings,
+        otlp_http: Option<&str>,
+        services: &[ServiceName],
+    ) -> Self {
         let sink = MemorySink::new();
         let mut hub = TelemetryHub::new(settings, LogFormat::Off)
             .expect("telemetry hub")
@@ -126,9 +143,9 @@ impl TestShop {
         if let Some(url) = otlp_http {
             hub = hub.with_extra_otlp_http(url);
         }
-        let listen: Vec<(ServiceName, SocketAddr)> = ServiceName::ALL
-            .into_iter()
-            .map(|s| (s, SocketAddr::from(([127, 0, 0, 1], 0))))
+        let listen: Vec<(ServiceName, SocketAddr)> = services
+            .iter()
+            .map(|s| (*s, SocketAddr::from(([127, 0, 0, 1], 0))))
             .collect();
         let redis = config
             .redis_url
