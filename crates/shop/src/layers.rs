@@ -151,9 +151,11 @@ fn broken_rules(graph: &BTreeMap<Part, BTreeSet<Part>>) -> Vec<String> {
                 Some("the store depends on config and the latency model (and telemetry) only")
             } else if part == "latency" && target != "config" {
                 Some("the latency model depends on config only")
+            } else if part == "broker" && target != "config" {
+                Some("the broker depends on config only: it carries messages, whatever they say")
             } else if matches!(
                 part.as_str(),
-                "service" | "peer" | "server" | "error" | "types"
+                "service" | "peer" | "server" | "error" | "types" | "consumer"
             ) && (service(target) || target.starts_with("api"))
             {
                 Some("the kernel imports no service and no contract")
