@@ -18,7 +18,7 @@ CONFIG_MAP = "tracemart-config"
 # this list short and say why for each. Empty now that the scenario engine reads DEMO_MODE
 # and DEMO_START_TIMESTAMP.
 NOT_YET_READ: set[str] = set()
-STORE_ENDPOINTS = {"postgresql": ("postgres", 5432), "redis": ("redis", 6379)}
+STORE_ENDPOINTS = {"postgresql": ("postgres", 5432), "redis": ("redis", 6379), "rabbitmq": ("rabbitmq", 5672)}
 # The telemetry console (`tracemart console`): not a shop service, but it runs the shop's
 # image, so its variables are checked against the binary too. Its ports are the binary's
 # defaults (TRACEMART_CONSOLE_PORT, TRACEMART_OTLP_GRPC_PORT, TRACEMART_OTLP_HTTP_PORT).
