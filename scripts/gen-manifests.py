@@ -17,6 +17,12 @@ and the environment variable names they read. This script writes:
   deploy/k8s/base/generated/kustomization.yaml
   deploy/compose.yaml                         the shop, PostgreSQL, Redis, RabbitMQ, a
                                               collector and the console
+  the collector configurations                one pipeline, in scripts/lib/collector.py:
+                                              deploy/k8s/base/otel-collector-config.yaml,
+                                              the coralogix and otlp overlays' and
+                                              deploy/compose/otel-collector.yaml; every
+                                              component must be one otelcol-contrib has
+                                              (deploy/otelcol-contrib-components.txt)
 
 Adding a service is: add it in the code, build, run this script, commit what it wrote.
 --check writes nothing and exits 1 when a committed file differs from what it would write
@@ -33,6 +39,9 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "lib"))
+import collector  # noqa: E402  (scripts/lib/collector.py)
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
@@ -107,6 +116,8 @@ def _scalar(value: object) -> str:
         and not text.endswith(":")
     ):
         return text
+    if '"' in text and "'" not in text and text.isprintable():
+        return f"'{text}'"  # OTTL statements read better without escaped quotes
     return json.dumps(text)
 
 
@@ -519,7 +530,12 @@ def compose(services: list[dict]) -> str:
         "image": COLLECTOR_IMAGE,
         "command": ["--config=/etc/otelcol/config.yaml"],
         "volumes": ["./compose/otel-collector.yaml:/etc/otelcol/config.yaml:ro"],
-        "environment": {"GOMEMLIMIT": "400MiB"},
+        # The passwords its postgresql and rabbitmq receivers log in with.
+        "environment": {
+            "GOMEMLIMIT": "400MiB",
+            "POSTGRES_PASSWORD": "${POSTGRES_PASSWORD:-tracemart}",
+            "RABBITMQ_PASSWORD": "${RABBITMQ_PASSWORD:-tracemart}",
+        },
         "restart": "unless-stopped",
     }
     header = (
@@ -555,6 +571,12 @@ def render(data: dict) -> dict[Path, str]:
         GENERATED / "stores.yaml": HEADER + to_yaml(store_policies(services)),
         COMPOSE: compose(services),
     }
+    known = collector.known_components()
+    for path, (header, config) in collector.configurations().items():
+        unknown = collector.unknown_components(config, known)
+        if unknown:
+            raise SystemExit(f"{path.relative_to(ROOT)}: " + "; ".join(unknown))
+        files[path] = header + "\n" + to_yaml([config])
     for svc in services:
         docs = [deployment(svc, services), service(svc), network_policy(svc, sorted(callers[svc["name"]]))]
         files[GENERATED / f"{svc['name']}.yaml"] = HEADER + to_yaml(docs)

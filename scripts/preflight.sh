@@ -2,7 +2,8 @@
 # Checks that a deploy can go ahead, and backs up what is deployed now.
 #   scripts/preflight.sh [options]
 # Options:
-#   --overlay NAME      k3s (default), coralogix or otlp: decides which Secrets are needed
+#   --overlay NAME      k3s (default), coralogix, coralogix-agent or otlp: decides which
+#                       Secrets are needed
 #   --namespace NS      default ecommerce-demo
 #   --k3s               images go to k3s by import (default): needs docker and k3s
 #   --registry REG      images are pushed to REG: needs docker
