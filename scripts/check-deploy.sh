@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Checks the deployment offline: the manifests against the binary, linters, schemas, the
-# collector configuration and the operator-script tests. Builds nothing: it runs
+# collector configurations (generated from one pipeline: every component one that the pinned
+# otelcol-contrib has, per deploy/otelcol-contrib-components.txt, every pipeline wired, the
+# span metrics Coralogix APM reads) and the operator-script tests. Builds nothing: it runs
 # target/debug/tracemart (or $TRACEMART_BIN), so build the workspace first.
 #   scripts/check-deploy.sh
 # Installs what it needs when missing: pinned Python tools in a virtualenv under
@@ -105,7 +107,7 @@ run_shellcheck() {
 
 check "tracemart services --json" services_json
 if [[ -s $WORK/services.json ]]; then
-  check "generated manifests are current (scripts/gen-manifests.py --check)" \
+  check "generated manifests and collector configurations are current (scripts/gen-manifests.py --check)" \
     python3 scripts/gen-manifests.py --check --services-json "$WORK/services.json"
 fi
 check "yamllint" "$VENV/yamllint" -c deploy/yamllint.yaml deploy

@@ -2,7 +2,8 @@
 # Builds the image, gets it into the cluster, applies an overlay and waits for every rollout.
 #   scripts/deploy.sh [options]
 # Options:
-#   --overlay NAME      k3s (default), coralogix or otlp (deploy/k8s/overlays/NAME)
+#   --overlay NAME      k3s (default), coralogix, coralogix-agent or otlp
+#                       (deploy/k8s/overlays/NAME)
 #   --namespace NS      default ecommerce-demo
 #   --k3s               import the image into k3s's containerd (default; run on the k3s node)
 #   --registry REG      push the image to REG (for example registry.example:5000/shop)

@@ -2,15 +2,17 @@
 # Checks that a deploy can go ahead, and backs up what is deployed now.
 #   scripts/preflight.sh [options]
 # Options:
-#   --overlay NAME      k3s (default), coralogix or otlp: decides which Secrets are needed
+#   --overlay NAME      k3s (default), coralogix, coralogix-agent or otlp: decides which
+#                       Secrets are needed
 #   --namespace NS      default ecommerce-demo
 #   --k3s               images go to k3s by import (default): needs docker and k3s
 #   --registry REG      images are pushed to REG: needs docker
 #   --skip-build        no image is built: docker and k3s are not needed
-#   --create-secrets    create the namespace and any missing Secret: a random PostgreSQL
-#                       password, a random scenario control token, the Coralogix key from
-#                       $CORALOGIX_PRIVATE_KEY, the OTLP authorization from
-#                       $OTLP_BACKEND_AUTHORIZATION (deploy/required-secrets.tsv lists them)
+#   --create-secrets    create the namespace and any missing Secret: random PostgreSQL,
+#                       Redis and RabbitMQ passwords, a random scenario control token, the
+#                       Coralogix key from $CORALOGIX_PRIVATE_KEY, the OTLP authorization
+#                       from $OTLP_BACKEND_AUTHORIZATION (deploy/required-secrets.tsv lists
+#                       them)
 #   --no-backup         check only
 #   -h, --help
 # The backup goes to $DEPLOY_BACKUP_DIR (default ~/.local/state/tracemart/backups)/<UTC time>/
@@ -116,6 +118,11 @@ make_secret() {
     tracemart-redis)
       password=$(random_password)
       create_secret "$name" "REDIS_PASSWORD=$password" "REDIS_URL=redis://:$password@redis:6379/0"
+      ;;
+    tracemart-rabbitmq)
+      password=$(random_password)
+      create_secret "$name" "RABBITMQ_PASSWORD=$password" \
+        "AMQP_URL=amqp://tracemart:$password@rabbitmq:5672/%2f"
       ;;
     coralogix-keys)
       [[ -n ${CORALOGIX_PRIVATE_KEY:-} ]] ||

@@ -8,9 +8,14 @@ means they agree. The pytest files run them on the real manifests and on broken 
 from __future__ import annotations
 
 import re
+import sys
 from collections import defaultdict
+from pathlib import Path
 
 import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts" / "lib"))
+import collector  # noqa: E402  (scripts/lib/collector.py: the components otelcol-contrib has)
 
 NAMESPACE = "ecommerce-demo"
 CONFIG_MAP = "tracemart-config"
@@ -18,7 +23,12 @@ CONFIG_MAP = "tracemart-config"
 # this list short and say why for each. Empty now that the scenario engine reads DEMO_MODE
 # and DEMO_START_TIMESTAMP.
 NOT_YET_READ: set[str] = set()
-STORE_ENDPOINTS = {"postgresql": ("postgres", 5432), "redis": ("redis", 6379)}
+# Variables only the pod spec reads: the coralogix-agent overlay builds
+# OTEL_EXPORTER_OTLP_ENDPOINT=http://$(NODE_IP):4317 from the node's address.
+POD_SPEC_ONLY = {"NODE_IP"}
+STORE_ENDPOINTS = {"postgresql": ("postgres", 5432), "redis": ("redis", 6379), "rabbitmq": ("rabbitmq", 5672)}
+# store -> the variable with its URL (credentials included), and what to call the store.
+STORE_URLS = {"postgresql": ("DATABASE_URL", "PostgreSQL"), "rabbitmq": ("AMQP_URL", "RabbitMQ")}
 # The telemetry console (`tracemart console`): not a shop service, but it runs the shop's
 # image, so its variables are checked against the binary too. Its ports are the binary's
 # defaults (TRACEMART_CONSOLE_PORT, TRACEMART_OTLP_GRPC_PORT, TRACEMART_OTLP_HTTP_PORT).
@@ -196,19 +206,21 @@ def check_manifests(services_doc: dict, docs: list[dict]) -> list[str]:
             (e.get("configMapRef") or {}).get("name", "").startswith(CONFIG_MAP) for e in c["envFrom"]
         ):
             problems.append(f"{where}: does not take its environment from ConfigMap {CONFIG_MAP}")
-        for var in sorted(env_names - environment - NOT_YET_READ):
+        for var in sorted(env_names - environment - NOT_YET_READ - POD_SPEC_ONLY):
             problems.append(f"{where}: sets {var}, which the binary does not read")
         for callee in svc["calls"]:
             peer = next((s for s in services if s["name"] == callee), None)
             if peer and peer["url_var"] not in env_names:
                 problems.append(f"{where}: calls {callee} but gets no {peer['url_var']}")
-        if "postgresql" in svc["stores"]:
-            refs = [e for e in c.get("env") or [] if e["name"] == "DATABASE_URL"]
+        for store, (url_var, title) in STORE_URLS.items():
+            if store not in svc["stores"]:
+                continue
+            refs = [e for e in c.get("env") or [] if e["name"] == url_var]
             if not refs or "secretKeyRef" not in (refs[0].get("valueFrom") or {}):
-                problems.append(f"{where}: uses PostgreSQL but DATABASE_URL does not come from a Secret")
+                problems.append(f"{where}: uses {title} but {url_var} does not come from a Secret")
         if "REDIS_URL" not in env_names:
             problems.append(f"{where}: gets no REDIS_URL (carts, and the scenario state all services share)")
-        for var, target, store_port in (("REDIS_URL", "redis", 6379), ("DATABASE_URL", "postgres", 5432)):
+        for var, target, store_port in (("REDIS_URL", "redis", 6379), ("DATABASE_URL", "postgres", 5432), ("AMQP_URL", "rabbitmq", 5672)):
             if var in env_names and not allows(policies, target, dep["spec"]["template"]["metadata"]["labels"], store_port):
                 problems.append(f"{where}: gets {var} but no NetworkPolicy lets it reach {target}:{store_port}")
 
@@ -235,7 +247,8 @@ def check_manifests(services_doc: dict, docs: list[dict]) -> list[str]:
                 target, store_port = STORE_ENDPOINTS[store]
                 if not allows(policies, target, labels, store_port):
                     problems.append(f"{where}: no NetworkPolicy lets it reach {target}:{store_port}")
-        if not allows(policies, "otel-collector", labels, 4317):
+        # Without a collector of ours (coralogix-agent) the services send to their node's agent.
+        if ("Deployment", "otel-collector") in objects and not allows(policies, "otel-collector", labels, 4317):
             problems.append(f"{where}: no NetworkPolicy lets it send OTLP to otel-collector:4317")
 
     for (kind, name), doc in objects.items():
@@ -432,8 +445,9 @@ def check_compose(services_doc: dict, compose: dict) -> list[str]:
         test = (entry.get("healthcheck") or {}).get("test") or []
         if test[-1:] != [str(port)]:
             problems.append(f"compose {name}: healthcheck {test} does not check port {port}")
-        if "postgresql" in svc["stores"] and "DATABASE_URL" not in env:
-            problems.append(f"compose {name}: uses PostgreSQL but gets no DATABASE_URL")
+        for store, (url_var, title) in STORE_URLS.items():
+            if store in svc["stores"] and url_var not in env:
+                problems.append(f"compose {name}: uses {title} but gets no {url_var}")
         if "REDIS_URL" not in env:
             problems.append(f"compose {name}: gets no REDIS_URL (carts, and the scenario state all services share)")
 
@@ -468,10 +482,99 @@ def _signal(pipeline_id: str) -> str:
     return pipeline_id.split("/")[0]
 
 
+# What Coralogix APM reads, as its otel-integration chart computes it.
+CORALOGIX_SPAN_DIMENSIONS = {
+    "cgx.transaction",
+    "cgx.transaction.root",
+    "db.namespace",
+    "db.system",
+    "db.operation.name",
+    "db.collection.name",
+}
+COMPACT_RESOURCE = {"service.name", "k8s.cluster.name", "host.name"}
+# The slow-query scenario makes multi-second queries.
+DB_BUCKETS_REACH_S = 5.0
+
+
+def _seconds(bucket: str) -> float:
+    match = re.fullmatch(r"([0-9.]+)(us|ms|s|m)", str(bucket))
+    if not match:
+        return 0.0
+    return float(match[1]) * {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}[match[2]]
+
+
+def _fed_through(pipelines: dict, connector: str) -> list[str]:
+    """The processors of the pipelines that export to connector."""
+    return [proc for p in pipelines.values() if connector in (p.get("exporters") or []) for proc in p.get("processors") or []]
+
+
+def check_coralogix_span_metrics(config: dict) -> list[str]:
+    """The span metrics of Coralogix APM: the Service Catalog (spanmetrics), the Database
+    Catalog (spanmetrics/db), the compact service and database metrics, the transactions."""
+    problems: list[str] = []
+    connectors = config.get("connectors") or {}
+    processors = config.get("processors") or {}
+    pipelines = (config.get("service") or {}).get("pipelines") or {}
+    traces = (pipelines.get("traces") or {}).get("processors") or []
+
+    def dims(name: str) -> set:
+        return {d.get("name") for d in (connectors.get(name) or {}).get("dimensions") or []}
+
+    for name in ("spanmetrics", "spanmetrics/db", "spanmetrics/compact", "spanmetrics/db_compact"):
+        conn = connectors.get(name)
+        if conn is None:
+            problems.append(f"no {name} connector")
+            continue
+        histogram = conn.get("histogram") or {}
+        if histogram.get("unit") != "ms":
+            problems.append(f"{name}: histogram.unit must be ms")
+        if conn.get("add_resource_attributes") is not True:
+            problems.append(f"{name}: add_resource_attributes must be true")
+        if "collector.instance.id" not in (conn.get("exclude_dimensions") or []):
+            problems.append(f"{name}: must exclude collector.instance.id")
+        if not conn.get("aggregation_cardinality_limit"):
+            problems.append(f"{name}: no aggregation_cardinality_limit")
+        if not ((histogram.get("explicit") or {}).get("buckets")):
+            problems.append(f"{name}: no explicit histogram buckets")
+        if not any(name in (p.get("receivers") or []) and "coralogix" in (p.get("exporters") or []) for p in pipelines.values()):
+            problems.append(f"the metrics from {name} are not exported to coralogix")
+    missing = CORALOGIX_SPAN_DIMENSIONS - dims("spanmetrics")
+    if missing:
+        problems.append(f"spanmetrics lacks the dimensions {', '.join(sorted(missing))}")
+    for name, namespace in (("spanmetrics/compact", "compact"), ("spanmetrics/db_compact", "db_compact")):
+        conn = connectors.get(name) or {}
+        if conn and conn.get("namespace") != namespace:
+            problems.append(f"{name}: namespace {conn.get('namespace')!r}, Coralogix reads {namespace!r}")
+        if conn and "span.name" not in (conn.get("exclude_dimensions") or []):
+            problems.append(f"{name}: must exclude span.name")
+        statements = " ".join(
+            st
+            for proc in _fed_through(pipelines, name)
+            for block in (processors.get(proc) or {}).get("trace_statements") or []
+            if block.get("context") == "resource"
+            for st in block.get("statements") or []
+        )
+        kept = set(re.findall(r'"([^"]+)"', statements)) if "keep_keys(attributes" in statements else set()
+        if kept != COMPACT_RESOURCE:
+            problems.append(f"{name}: the resource must be cut to {', '.join(sorted(COMPACT_RESOURCE))} before it (kept: {sorted(kept)})")
+    if dims("spanmetrics/db_compact") != {"db.namespace", "db.system"}:
+        problems.append("spanmetrics/db_compact must have the dimensions db.namespace and db.system only")
+    for name in ("spanmetrics/db", "spanmetrics/db_compact"):
+        buckets = (((connectors.get(name) or {}).get("histogram") or {}).get("explicit") or {}).get("buckets") or []
+        if buckets and max(_seconds(b) for b in buckets) < DB_BUCKETS_REACH_S:
+            problems.append(f"{name}: the buckets end below {DB_BUCKETS_REACH_S:g}s (slow queries take seconds)")
+    for proc in ("groupbytrace", "coralogix"):
+        if proc not in traces:
+            problems.append(f"pipeline traces: no {proc} processor (transactions, before the span metrics)")
+    if ((processors.get("coralogix") or {}).get("transactions") or {}).get("enabled") is not True:
+        problems.append("coralogix processor: transactions must be enabled")
+    return problems
+
+
 def check_collector(config: dict, *, kubernetes: bool = True, coralogix: bool = False, console: bool = False) -> list[str]:
     """console: the configuration must send a copy of every signal to the console (optional
     in general; when the exporter is there it must be complete either way)."""
-    problems: list[str] = []
+    problems: list[str] = collector.unknown_components(config, collector.known_components())
     defined = {kind: set((config.get(kind) or {}).keys()) for kind in KINDS}
     pipelines = (config.get("service") or {}).get("pipelines") or {}
     if not pipelines:
@@ -573,11 +676,19 @@ def check_collector(config: dict, *, kubernetes: bool = True, coralogix: bool = 
         feeds_db = [pid for pid, p in pipelines.items() if "spanmetrics/db" in (p.get("exporters") or [])]
         if not feeds_db:
             problems.append("no pipeline feeds spanmetrics/db (APM Databases view)")
-        for conn in ("spanmetrics", "spanmetrics/db"):
-            if not any(conn in (p.get("receivers") or []) and "coralogix" in (p.get("exporters") or []) for p in pipelines.values()):
-                problems.append(f"the metrics from {conn} are not exported to coralogix")
         if "probabilistic_sampler" in (traces.get("processors") or []) or "tail_sampling" in (traces.get("processors") or []):
             problems.append("span metrics must be computed before any sampling")
+        problems.extend(check_coralogix_span_metrics(config))
+    if kubernetes:
+        cluster = [
+            a
+            for name, proc in (config.get("processors") or {}).items()
+            if name.split("/")[0] == "resource"
+            for a in (proc or {}).get("attributes") or []
+            if a.get("key") == "k8s.cluster.name"
+        ]
+        if not cluster or not str(cluster[0].get("value", "")).startswith("${env:"):
+            problems.append("no resource processor sets k8s.cluster.name from the environment")
     return problems
 
 

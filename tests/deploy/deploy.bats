@@ -26,8 +26,8 @@ setup() {
   called '^k3s ctr images import -'
   called '^kubectl apply -f .*/manifests.yaml'
   not_called '^docker push'
-  # every shop service, Redis, the collector and the console, and PostgreSQL
-  [ "$(count_calls 'rollout status deployment/')" -eq $((SERVICES + 3)) ]
+  # every shop service, Redis, RabbitMQ, the collector and the console, and PostgreSQL
+  [ "$(count_calls 'rollout status deployment/')" -eq $((SERVICES + 4)) ]
   called 'rollout status deployment/console'
   called 'rollout status statefulset/postgres --timeout=180s'
   called 'rollout status deployment/checkout'

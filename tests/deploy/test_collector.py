@@ -107,3 +107,52 @@ def test_a_variable_the_deployment_does_not_set_is_caught():
     text = (CONFIGS["coralogix"]).read_text().replace("${env:CORALOGIX_DOMAIN}", "${env:CX_DOMAIN}")
     problems = check_collector_deployment(text, docs)
     assert any("CX_DOMAIN" in p for p in problems), problems
+
+
+def test_a_component_the_release_lacks_is_caught():
+    config = copy.deepcopy(load("otlp"))
+    config["processors"]["spanmetricsprocessor"] = {}
+    config["service"]["pipelines"]["traces"]["processors"].insert(1, "spanmetricsprocessor")
+    problems = check_collector(config)
+    assert any("processor spanmetricsprocessor: otelcol-contrib has no such component" in p for p in problems), problems
+
+
+def test_a_connector_fed_but_never_read_is_caught():
+    config = copy.deepcopy(load("coralogix"))
+    config["service"]["pipelines"]["metrics/compact"]["receivers"].remove("spanmetrics/db_compact")
+    problems = check_collector(config, coralogix=True)
+    assert any("connector spanmetrics/db_compact must be an exporter of one pipeline and a receiver of another" in p for p in problems), problems
+
+
+def test_missing_compact_and_database_span_metrics_are_caught():
+    config = copy.deepcopy(load("coralogix"))
+    connectors = config["connectors"]
+    connectors["spanmetrics/db"]["histogram"]["explicit"]["buckets"] = ["1ms", "250ms"]
+    connectors["spanmetrics/db_compact"]["dimensions"] = [{"name": "db.system"}]
+    connectors["spanmetrics"]["dimensions"] = [d for d in connectors["spanmetrics"]["dimensions"] if d["name"] != "cgx.transaction"]
+    config["processors"]["transform/compact"]["trace_statements"][0]["statements"] = ['keep_keys(attributes, ["service.name"])']
+    config["service"]["pipelines"]["traces"]["processors"].remove("groupbytrace")
+    problems = check_collector(config, coralogix=True)
+    for expected in (
+        "spanmetrics/db: the buckets end below 5s",
+        "spanmetrics/db_compact must have the dimensions db.namespace and db.system only",
+        "spanmetrics lacks the dimensions cgx.transaction",
+        "spanmetrics/compact: the resource must be cut to host.name, k8s.cluster.name, service.name",
+        "pipeline traces: no groupbytrace processor",
+    ):
+        assert any(expected in p for p in problems), (expected, problems)
+
+
+def test_the_coralogix_agent_overlay_deploys_no_collector():
+    docs = render("coralogix-agent")
+    names = {(d["kind"], d["metadata"]["name"]) for d in docs}
+    assert not [n for n in names if "otel-collector" in n[1]], names
+    services = [d for d in docs if d["kind"] == "Deployment" and d["metadata"]["labels"].get("app.kubernetes.io/component") == "service"]
+    assert services
+    for dep in services:
+        env = dep["spec"]["template"]["spec"]["containers"][0]["env"]
+        names = [e["name"] for e in env]
+        assert names.index("NODE_IP") < names.index("OTEL_EXPORTER_OTLP_ENDPOINT"), dep["metadata"]["name"]
+        node_ip = next(e for e in env if e["name"] == "NODE_IP")
+        assert node_ip["valueFrom"]["fieldRef"]["fieldPath"] == "status.hostIP"
+        assert next(e for e in env if e["name"] == "OTEL_EXPORTER_OTLP_ENDPOINT")["value"] == "http://$(NODE_IP):4317"

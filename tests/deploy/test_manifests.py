@@ -118,6 +118,16 @@ def test_a_new_store_user_is_caught(services_copy):
     assert any("ad: no NetworkPolicy lets it reach postgres:5432" in p for p in problems), problems
 
 
+def test_a_new_broker_user_is_caught(services_copy):
+    svc = next(s for s in services_copy["services"] if s["name"] == "shipping")
+    svc["stores"].append("rabbitmq")
+    problems = check_manifests(services_copy, render("k3s"))
+    assert any("shipping: uses RabbitMQ but AMQP_URL does not come from a Secret" in p for p in problems), problems
+    assert any("shipping: no NetworkPolicy lets it reach rabbitmq:5672" in p for p in problems), problems
+    compose = yaml.safe_load((ROOT / "deploy" / "compose.yaml").read_text())
+    assert any("compose shipping: uses RabbitMQ but gets no AMQP_URL" in p for p in check_compose(services_copy, compose))
+
+
 def test_service_links_are_caught(services_doc):
     docs = render("k3s")
     pod_spec(index(docs)[("Deployment", "cart")])["enableServiceLinks"] = True
