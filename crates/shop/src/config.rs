@@ -290,6 +290,43 @@ impl FromStr for ServiceName {
     }
 }
 
+/// Change markers: Coralogix's version tags API (`scenario::markers` posts them).
+#[derive(Clone)]
+pub struct MarkerConfig {
+    /// The tags endpoint (`https://api.eu2.coralogix.com/api/v1/external/tags`).
+    pub url: String,
+    pub api_key: String,
+    /// `application` of the tag (`CX_APPLICATION_NAME`).
+    pub application: String,
+}
+
+impl std::fmt::Debug for MarkerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MarkerConfig")
+            .field("url", &self.url)
+            .field("api_key", &"<redacted>")
+            .field("application", &self.application)
+            .finish()
+    }
+}
+
+impl MarkerConfig {
+    /// The tags endpoint of a Coralogix domain (`eu2.coralogix.com`, or a bare region such as
+    /// `eu2`).
+    pub fn tags_url(domain: &str) -> String {
+        let domain = domain
+            .trim()
+            .trim_start_matches("https://")
+            .trim_end_matches('/');
+        let domain = if domain.contains('.') {
+            domain.to_owned()
+        } else {
+            format!("{domain}.coralogix.com")
+        };
+        format!("https://api.{domain}/api/v1/external/tags")
+    }
+}
+
 /// The relational store of product-catalog and checkout.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Database {
@@ -422,6 +459,12 @@ pub struct ShopConfig {
     /// How old an unsettled charge must be before checkout's reconciliation settles it (its
     /// checkout has surely ended by then).
     pub reconcile_after: Duration,
+    /// Whether the scenarios' ground truth is in the telemetry (`tracemart.scenario.*`
+    /// metrics, `scenario.*` log events, `fault.*` span attributes). Off for testing an RCA
+    /// tool, which must not be handed the answer; the control API's history keeps it.
+    pub ground_truth_in_telemetry: bool,
+    /// Change markers for every scenario change (Coralogix version tags), when configured.
+    pub markers: Option<MarkerConfig>,
 }
 
 impl ShopConfig {
@@ -431,6 +474,8 @@ impl ShopConfig {
             database,
             redis_url,
             amqp_url: None,
+            ground_truth_in_telemetry: true,
+            markers: None,
             urls: ServiceName::ALL
                 .into_iter()
                 .map(|s| (s, format!("http://127.0.0.1:{}", s.default_port())))

@@ -221,6 +221,10 @@ pub fn start(
         }
         None => ScenarioStore::local(),
     };
+    scenarios.set_ground_truth_in_telemetry(config.ground_truth_in_telemetry);
+    if let Some(m) = &config.markers {
+        scenarios.post_markers_to(m.clone());
+    }
     let follower = start_scenarios(&scenarios, config.demo.as_ref(), stop.subscribe())
         .map_err(LaunchError::Scenarios)?;
     let (built_tx, built_rx) = mpsc::channel::<(ServiceName, anyhow::Result<()>)>();
@@ -345,7 +349,7 @@ async fn apply_demo_mode(store: &ScenarioStore, demo: &DemoStart) {
         graceful: false,
     };
     match store.apply(Command::Set(activation)).await {
-        Ok((_, changes)) => crate::scenario::api::log_changes(&changes),
+        Ok((_, changes)) => crate::scenario::api::log_changes(store, &changes),
         Err(e) => tracing::warn!(error = %e, "DEMO_MODE=blackfriday could not be applied"),
     }
 }
@@ -396,7 +400,7 @@ fn run_service(
                 };
                 let _ = built.send((service, Ok(())));
                 tracing::info!(address = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(), "{service} listening");
-                if shared.telemetry.metrics_read() {
+                if shared.telemetry.metrics_read() && shared.faults.ground_truth_in_telemetry() {
                     shared.faults.register_metrics(shared.telemetry.meter());
                 }
                 tokio::spawn(shared.faults.clone().watch(shared.shutdown.clone()));

@@ -149,6 +149,8 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let (drain_tx, drain_rx) = tokio::sync::oneshot::channel::<()>();
+    // The peer's address reaches the server span as `client.address` / `network.peer.*`.
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         shutdown.await;
         let _ = drain_tx.send(());

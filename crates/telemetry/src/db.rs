@@ -107,9 +107,14 @@ impl DbClient {
         F: Future<Output = Result<T, E>>,
         E: DbFailure,
     {
+        // `{operation} {target}`: the table, or for a SQL command on none (`COMMIT`) the
+        // database. A Redis command keeps its own name (its namespace is a number).
         let name = match op.collection {
             Some(c) => format!("{} {}", op.operation, c),
-            None => op.operation.to_owned(),
+            None if self.namespace.is_empty() || self.system == DbSystem::Redis => {
+                op.operation.to_owned()
+            }
+            None => format!("{} {}", op.operation, self.namespace),
         };
         let span = tracing::info_span!(
             "db.client",

@@ -85,10 +85,17 @@ impl ClientError {
     }
 }
 
+/// The `User-Agent` of synthetic shoppers (the load generator): a server span whose request
+/// carries it gets `user_agent.synthetic.type = test`, so a backend can tell them from people.
+pub const SYNTHETIC_USER_AGENT: &str =
+    concat!("tracemart-load-generator/", env!("CARGO_PKG_VERSION"));
+
 #[derive(Clone)]
 pub struct HttpClient {
     http: reqwest::Client,
     telemetry: ServiceTelemetry,
+    /// Requests are a synthetic shopper's: [`SYNTHETIC_USER_AGENT`], and the CLIENT span says so.
+    synthetic: bool,
 }
 
 impl HttpClient {
@@ -100,7 +107,17 @@ impl HttpClient {
             .user_agent(concat!("tracemart/", env!("CARGO_PKG_VERSION")))
             .build()
             .unwrap_or_default();
-        Self { http, telemetry }
+        Self {
+            http,
+            telemetry,
+            synthetic: false,
+        }
+    }
+
+    /// The same client for synthetic traffic (the load generator's shoppers).
+    pub fn synthetic(mut self) -> Self {
+        self.synthetic = true;
+        self
     }
 
     pub fn telemetry(&self) -> &ServiceTelemetry {
@@ -121,7 +138,11 @@ impl HttpClient {
         let method_name = method_name(&method);
         let span = tracing::info_span!(
             "http.client",
-            otel.name = %format_args!("{method_name} {template}"),
+            // An unknown method is named `HTTP`, as the conventions say.
+            otel.name = %format_args!(
+                "{} {template}",
+                if method_name == "_OTHER" { "HTTP" } else { method_name }
+            ),
             otel.kind = "client",
             otel.status_code = Empty,
             http.request.method = method_name,
@@ -129,7 +150,11 @@ impl HttpClient {
             server.port = i64::from(upstream.port),
             url.full = %url,
             url.template = template,
+            // `peer.service` is deprecated for `service.peer.name`; both, as backends read
+            // either.
             peer.service = upstream.service,
+            service.peer.name = upstream.service,
+            user_agent.synthetic.type = self.synthetic.then_some("test"),
             http.response.status_code = Empty,
             error.type = Empty,
         );
@@ -143,6 +168,12 @@ impl HttpClient {
         let traffic_type = baggage_value(&cx, TRAFFIC_TYPE);
         let mut headers = http::HeaderMap::new();
         crate::propagation::inject(self.telemetry.propagator(), &cx, &mut headers);
+        if self.synthetic {
+            headers.insert(
+                http::header::USER_AGENT,
+                http::HeaderValue::from_static(SYNTHETIC_USER_AGENT),
+            );
+        }
         let mut request = self.http.request(method, &url).headers(headers);
         if let Some(b) = body {
             request = request.json(b);

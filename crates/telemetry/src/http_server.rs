@@ -16,6 +16,9 @@ use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 use crate::ServiceTelemetry;
 use crate::baggage::{BASELINE, TRAFFIC_TYPE, UntaggedTraffic, with_traffic_type};
 
+/// The product part of [`crate::http_client::SYNTHETIC_USER_AGENT`].
+const SYNTHETIC_PREFIX: &str = "tracemart-load-generator/";
+
 /// Paths answered without a span: probes would drown the traces an APM shows.
 const UNTRACED_PATHS: &[&str] = &["/health", "/ready"];
 
@@ -33,6 +36,34 @@ pub(crate) fn method_name(method: &http::Method) -> &'static str {
         http::Method::CONNECT => "CONNECT",
         _ => "_OTHER",
     }
+}
+
+/// `client.address`: the first hop of `X-Forwarded-For` (or `Forwarded: for=`) when a proxy
+/// says who the client is, else the socket's peer; and the socket's peer itself, when the
+/// server was started with connection info.
+fn client_of(request: &Request) -> (Option<String>, Option<std::net::SocketAddr>) {
+    let peer = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0);
+    let header = |name: &str| {
+        request
+            .headers()
+            .get(name)
+            .and_then(|h| h.to_str().ok())
+            .map(str::trim)
+    };
+    let forwarded = header("x-forwarded-for")
+        .and_then(|v| v.split(',').next())
+        .or_else(|| {
+            header("forwarded")?
+                .split([';', ','])
+                .find_map(|p| p.trim().strip_prefix("for="))
+        })
+        .map(|v| v.trim().trim_matches('"'))
+        .filter(|v| !v.is_empty() && v.len() <= 128)
+        .map(str::to_owned);
+    (forwarded.or(peer.map(|p| p.ip().to_string())), peer)
 }
 
 /// axum middleware: `Router::layer(axum::middleware::from_fn_with_state(telemetry, trace_http))`.
@@ -57,9 +88,11 @@ pub async fn trace_http(
         .extensions()
         .get::<MatchedPath>()
         .map(|m| m.as_str().to_owned());
+    // An unknown method is named `HTTP`, as the conventions say.
+    let named = if method == "_OTHER" { "HTTP" } else { method };
     let name = match &route {
-        Some(r) => format!("{method} {r}"),
-        None => method.to_owned(),
+        Some(r) => format!("{named} {r}"),
+        None => named.to_owned(),
     };
     let host = request
         .headers()
@@ -74,8 +107,15 @@ pub async fn trace_http(
         .headers()
         .get(http::header::USER_AGENT)
         .and_then(|h| h.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
+        .filter(|ua| !ua.trim().is_empty())
+        .map(str::to_owned);
+    // An unknown method is `_OTHER` in the name and `http.request.method`; what was sent is
+    // kept beside it (bounded: it is the client's text).
+    let method_original = (method == "_OTHER").then(|| {
+        let m = request.method().as_str();
+        m[..m.floor_char_boundary(64)].to_owned()
+    });
+    let (client_address, peer) = client_of(&request);
     let protocol_version = match request.version() {
         http::Version::HTTP_10 => "1.0",
         http::Version::HTTP_2 => "2",
@@ -96,7 +136,15 @@ pub async fn trace_http(
         // strings, where the conventions (and a backend's `>= 500` filter) want ints.
         server.port = server_port.map(i64::from),
         network.protocol.version = protocol_version,
-        user_agent.original = %user_agent,
+        user_agent.original = user_agent.as_deref(),
+        user_agent.synthetic.type = user_agent
+            .as_deref()
+            .is_some_and(|ua| ua.starts_with(SYNTHETIC_PREFIX))
+            .then_some("test"),
+        http.request.method_original = method_original.as_deref(),
+        client.address = client_address.as_deref(),
+        network.peer.address = peer.map(|p| p.ip().to_string()),
+        network.peer.port = peer.map(|p| i64::from(p.port())),
         http.response.status_code = Empty,
         error.type = Empty,
     );
@@ -154,6 +202,14 @@ pub fn bearer_matches(authorization: Option<&http::HeaderValue>, token: &str) ->
         differ |= a ^ b;
     }
     std::hint::black_box(differ) == 0
+}
+
+#[cfg(test)]
+mod synthetic_tests {
+    #[test]
+    fn the_load_generator_s_user_agent_is_recognised_as_synthetic() {
+        assert!(crate::http_client::SYNTHETIC_USER_AGENT.starts_with(super::SYNTHETIC_PREFIX));
+    }
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ pub mod http_server;
 #[cfg(feature = "test-util")]
 mod memory;
 pub mod messaging;
+pub mod process;
 pub mod propagation;
 pub mod metric {
     //! The names of the metrics every service records (semantic conventions).
@@ -27,5 +28,7 @@ pub use http_client::{ClientError, ClientResponse, HttpClient, Upstream};
 #[cfg(feature = "test-util")]
 pub use memory::MemorySink;
 pub use messaging::MessagingClient;
-pub use service::{LogFormat, SHUTDOWN_BUDGET, ServiceTelemetry, TelemetryHub, shutdown_all};
+pub use service::{
+    DB_DURATION_BUCKETS, LogFormat, SHUTDOWN_BUDGET, ServiceTelemetry, TelemetryHub, shutdown_all,
+};
 pub use settings::{Env, Settings};

@@ -117,6 +117,57 @@ impl MemorySink {
         last
     }
 
+    /// The latest value of an `i64` gauge or sum (an up-down counter) a service exported,
+    /// summed over its data points that carry `attribute` (any point when `None`).
+    pub fn last_i64(
+        &self,
+        service: &str,
+        name: &str,
+        attribute: Option<(&str, &str)>,
+    ) -> Option<i64> {
+        use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData};
+        let exporters = self.services().into_iter().find(|(s, _)| s == service)?.1;
+        let batches = exporters.metrics.get_finished_metrics().ok()?;
+        let wanted = |attrs: &mut dyn Iterator<Item = &opentelemetry::KeyValue>| {
+            let Some((k, v)) = attribute else {
+                return true;
+            };
+            for kv in attrs {
+                if kv.key.as_str() == k && kv.value.as_str() == v {
+                    return true;
+                }
+            }
+            false
+        };
+        let mut last = None;
+        for rm in &batches {
+            for sm in rm.scope_metrics() {
+                for m in sm.metrics().filter(|m| m.name() == name) {
+                    match m.data() {
+                        AggregatedMetrics::I64(MetricData::Gauge(g)) => {
+                            last = Some(
+                                g.data_points()
+                                    .filter(|p| wanted(&mut p.attributes()))
+                                    .map(|p| p.value())
+                                    .sum::<i64>(),
+                            );
+                        }
+                        AggregatedMetrics::I64(MetricData::Sum(g)) => {
+                            last = Some(
+                                g.data_points()
+                                    .filter(|p| wanted(&mut p.attributes()))
+                                    .map(|p| p.value())
+                                    .sum::<i64>(),
+                            );
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+        last
+    }
+
     pub fn clear(&self) {
         for (_, e) in self.services() {
             e.spans.reset();

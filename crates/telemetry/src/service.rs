@@ -49,6 +49,47 @@ const NOISY_TARGETS: &[&str] = &[
 pub const SCOPE_NAME: &str = "tracemart";
 
 /// Histogram boundaries (seconds) advised by the HTTP and database semantic conventions.
+/// What other SDKs' host, process and OS detectors report: `host.name` (the node in
+/// Kubernetes, else this machine's name), `host.arch`, `os.type`, `process.pid`,
+/// `process.executable.name`, `process.runtime.name`.
+fn host_and_process(host_name: Option<&str>) -> Vec<KeyValue> {
+    let host = host_name.map(str::to_owned).or_else(|| {
+        std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+            .ok()
+            .map(|h| h.trim().to_owned())
+            .filter(|h| !h.is_empty())
+    });
+    let os_type = match std::env::consts::OS {
+        "macos" => "darwin",
+        other => other,
+    };
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        other => other,
+    };
+    let mut attrs = vec![
+        KeyValue::new("os.type", os_type),
+        KeyValue::new("host.arch", arch),
+        KeyValue::new("process.pid", i64::from(std::process::id())),
+        KeyValue::new("process.runtime.name", "rust"),
+    ];
+    if let Some(h) = host {
+        attrs.push(KeyValue::new("host.name", h));
+    }
+    if let Some(exe) = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+    {
+        attrs.push(KeyValue::new("process.executable.name", exe));
+    }
+    attrs
+}
+
+/// The buckets the database conventions advise for `db.client.operation.duration`, in s.
+pub const DB_DURATION_BUCKETS: &[f64] = &[0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0];
+
 pub const DURATION_BUCKETS: &[f64] = &[
     0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
 ];
@@ -237,6 +278,9 @@ impl TelemetryHub {
 
         let tracer = tracer_provider.tracer_with_scope(scope(self.version));
         let meter = meter_provider.meter_with_scope(scope(self.version));
+        if metrics_read {
+            crate::process::register(&meter);
+        }
 
         let otel_filter = || {
             Targets::new()
@@ -294,7 +338,7 @@ impl TelemetryHub {
             .f64_histogram(crate::metric::DB_CLIENT_DURATION)
             .with_unit("s")
             .with_description("Duration of database client operations.")
-            .with_boundaries(DURATION_BUCKETS.to_vec())
+            .with_boundaries(DB_DURATION_BUCKETS.to_vec())
             .build();
 
         Ok(ServiceTelemetry {
@@ -323,10 +367,15 @@ impl TelemetryHub {
             KeyValue::new("service.version", self.version),
             KeyValue::new("service.instance.id", uuid::Uuid::new_v4().to_string()),
             KeyValue::new("deployment.environment.name", s.environment.clone()),
-            KeyValue::new("telemetry.sdk.name", "opentelemetry"),
-            KeyValue::new("telemetry.sdk.language", "rust"),
-            KeyValue::new("telemetry.sdk.version", "0.33"),
         ];
+        // telemetry.sdk.* as the linked SDK reports itself (its version is the crate's).
+        let sdk = opentelemetry_sdk::Resource::builder_empty()
+            .with_detector(Box::new(
+                opentelemetry_sdk::resource::TelemetryResourceDetector,
+            ))
+            .build();
+        attrs.extend(sdk.iter().map(|(k, v)| KeyValue::new(k.clone(), v.clone())));
+        attrs.extend(host_and_process(s.host_name.as_deref()));
         if let Some(app) = &s.cx_application_name {
             attrs.push(KeyValue::new("cx.application.name", app.clone()));
             attrs.push(KeyValue::new(

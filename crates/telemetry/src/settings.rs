@@ -44,6 +44,7 @@ pub const VARIABLES: &[&str] = &[
     "DEPLOYMENT_ENVIRONMENT",
     "CX_APPLICATION_NAME",
     "CX_SUBSYSTEM_NAME",
+    "K8S_NODE_NAME",
 ];
 
 /// A snapshot of environment variables. `Env::process()` reads the real one.
@@ -204,6 +205,8 @@ pub struct Settings {
     pub cx_application_name: Option<String>,
     pub cx_subsystem_name: Option<String>,
     pub metric_export_interval: Duration,
+    /// `host.name`: `K8S_NODE_NAME` (the node, in Kubernetes), else the machine's host name.
+    pub host_name: Option<String>,
 }
 
 impl Default for Settings {
@@ -224,6 +227,7 @@ impl Default for Settings {
             cx_application_name: None,
             cx_subsystem_name: None,
             metric_export_interval: Duration::from_secs(15),
+            host_name: None,
         }
     }
 }
@@ -270,6 +274,10 @@ impl Settings {
             }
         }
         s.service_name = env.get("OTEL_SERVICE_NAME").map(str::to_owned);
+        s.host_name = env
+            .get("K8S_NODE_NAME")
+            .filter(|h| !h.trim().is_empty())
+            .map(str::to_owned);
         if let Some(v) = env.get("OTEL_RESOURCE_ATTRIBUTES") {
             s.resource_attributes = parse_key_values(v)
                 .ok_or_else(|| invalid("OTEL_RESOURCE_ATTRIBUTES", v, "expected key=value,..."))?;

@@ -300,3 +300,150 @@ async fn http_server_and_client_spans_follow_the_conventions() {
         Some("connection_error")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_spans_name_their_client_and_synthetic_shoppers_and_keep_odd_methods() {
+    let (hub, sink) = hub(Settings::default());
+    let server_t = hub.service("server-svc").expect("telemetry");
+    let client_t = hub.service("loadgen-svc").expect("telemetry");
+    let app = axum::Router::new()
+        .route("/items/{id}", axum::routing::any(|| async { "ok" }))
+        .layer(axum::middleware::from_fn_with_state(
+            server_t.clone(),
+            telemetry::http_server::trace_http,
+        ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let dispatch = server_t.dispatch().clone();
+    std::thread::spawn(move || {
+        tracing::dispatcher::with_default(&dispatch, || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("rt");
+            rt.block_on(async {
+                let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
+                axum::serve(listener, app).await
+            })
+        })
+    });
+    let shopper = HttpClient::new(client_t.clone(), Duration::from_secs(2)).synthetic();
+    let up = Upstream::new("server-svc", format!("http://127.0.0.1:{port}"));
+    let dispatch = client_t.dispatch().clone();
+    tracing::instrument::WithSubscriber::with_subscriber(
+        async {
+            shopper
+                .send::<()>(&up, http::Method::GET, "/items/{id}", "/items/1", None)
+                .await
+                .expect("answered");
+        },
+        dispatch,
+    )
+    .await;
+    // A method the conventions do not know, through a proxy, with no User-Agent at all.
+    let answer = telemetry::tls::client_builder()
+        .build()
+        .expect("client")
+        .request(
+            http::Method::from_bytes(b"PURGE").expect("method"),
+            format!("http://127.0.0.1:{port}/items/2"),
+        )
+        .header("x-forwarded-for", "203.0.113.7, 10.0.0.1")
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(answer.status(), 200);
+
+    let spans = sink.spans();
+    let find = |service: &str, path: &str| {
+        spans
+            .iter()
+            .find(|(s, d)| s == service && attr(d, "url.path").as_deref() == Some(path))
+            .map(|(_, d)| d.clone())
+            .or_else(|| {
+                spans
+                    .iter()
+                    .find(|(s, d)| {
+                        s == service && attr(d, "url.full").is_some_and(|u| u.ends_with(path))
+                    })
+                    .map(|(_, d)| d.clone())
+            })
+            .unwrap_or_else(|| panic!("no span of {service} for {path}"))
+    };
+    let client = find("loadgen-svc", "/items/1");
+    assert_eq!(
+        attr(&client, "user_agent.synthetic.type").as_deref(),
+        Some("test")
+    );
+    assert_eq!(
+        attr(&client, "service.peer.name").as_deref(),
+        Some("server-svc")
+    );
+    assert_eq!(attr(&client, "peer.service").as_deref(), Some("server-svc"));
+    let synthetic = find("server-svc", "/items/1");
+    assert_eq!(
+        attr(&synthetic, "user_agent.synthetic.type").as_deref(),
+        Some("test")
+    );
+    assert!(
+        attr(&synthetic, "user_agent.original")
+            .is_some_and(|ua| ua.starts_with("tracemart-load-generator/"))
+    );
+    assert_eq!(
+        attr(&synthetic, "client.address").as_deref(),
+        Some("127.0.0.1")
+    );
+    assert_eq!(
+        attr(&synthetic, "network.peer.address").as_deref(),
+        Some("127.0.0.1")
+    );
+    assert!(int_attr(&synthetic, "network.peer.port").is_some_and(|p| p > 0));
+
+    let odd = find("server-svc", "/items/2");
+    assert_eq!(odd.name, "HTTP /items/{id}");
+    assert_eq!(attr(&odd, "http.request.method").as_deref(), Some("_OTHER"));
+    assert_eq!(
+        attr(&odd, "http.request.method_original").as_deref(),
+        Some("PURGE")
+    );
+    assert_eq!(
+        attr(&odd, "client.address").as_deref(),
+        Some("203.0.113.7"),
+        "the client a proxy names"
+    );
+    assert_eq!(
+        attr(&odd, "user_agent.original"),
+        None,
+        "no empty user agent"
+    );
+    assert_eq!(attr(&odd, "user_agent.synthetic.type"), None);
+}
+
+#[test]
+fn a_sql_command_on_no_table_is_named_with_its_database() {
+    let (hub, sink) = hub(Settings::default());
+    let t = hub.service("checkout").expect("telemetry");
+    let db = DbClient::new(t.clone(), DbSystem::Postgresql, "shop", None, None);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("rt");
+    tracing::dispatcher::with_default(t.dispatch(), || {
+        rt.block_on(async {
+            let _ = db
+                .run(DbOperation::command("COMMIT", "COMMIT"), async {
+                    Ok::<_, Failed>(())
+                })
+                .await;
+        })
+    });
+    let spans: Vec<SpanData> = sink.spans().into_iter().map(|(_, s)| s).collect();
+    assert_eq!(spans.len(), 1);
+    assert_eq!(spans[0].name, "COMMIT shop");
+    assert_eq!(
+        attr(&spans[0], "db.operation.name").as_deref(),
+        Some("COMMIT")
+    );
+}

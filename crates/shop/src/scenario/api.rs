@@ -208,8 +208,13 @@ pub fn activation_for(
     })
 }
 
-/// Logs each change as an OpenTelemetry log event: the ground truth an RCA tool is judged by.
-pub fn log_changes(changes: &[Change]) {
+/// Logs each change as an OpenTelemetry log event: the ground truth an RCA tool is judged by
+/// (unless the store keeps it out of the telemetry).
+pub fn log_changes(store: &ScenarioStore, changes: &[Change]) {
+    store.announce(changes);
+    if !store.ground_truth_in_telemetry() {
+        return;
+    }
     for c in changes {
         tracing::info!(
             event.name = "scenario.change",
@@ -252,7 +257,7 @@ async fn set(
     let current = c.store.refresh().await?;
     let activation = activation_for(name, &req, current.get(name))?;
     let (state, changes) = c.store.apply(Command::Set(activation)).await?;
-    log_changes(&changes);
+    log_changes(&c.store, &changes);
     let active = state
         .get(name)
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("scenario vanished after set")))?;
@@ -267,7 +272,7 @@ async fn clear_one(
     authorise(&c, &headers)?;
     let name = scenario(&name)?;
     let (_, changes) = c.store.apply(Command::Clear(Some(name))).await?;
-    log_changes(&changes);
+    log_changes(&c.store, &changes);
     Ok(Json(Changed { changes }))
 }
 
@@ -277,7 +282,7 @@ async fn clear_all(
 ) -> ApiResult<Json<Changed>> {
     authorise(&c, &headers)?;
     let (_, changes) = c.store.apply(Command::Clear(None)).await?;
-    log_changes(&changes);
+    log_changes(&c.store, &changes);
     Ok(Json(Changed { changes }))
 }
 

@@ -34,6 +34,7 @@ pub struct Faults {
     service: ServiceName,
     state: watch::Receiver<Arc<State>>,
     inner: Arc<Inner>,
+    ground_truth: bool,
 }
 
 #[derive(Default)]
@@ -50,6 +51,7 @@ pub struct Fault {
     activation: Activation,
     service: ServiceName,
     inner: Arc<Inner>,
+    ground_truth: bool,
 }
 
 impl Fault {
@@ -69,7 +71,7 @@ impl Fault {
 
     /// With `--mark-faults`, the current span says it was hit on purpose.
     pub fn mark(&self) {
-        if self.activation.mark_faults {
+        if self.activation.mark_faults && self.ground_truth {
             let span = tracing::Span::current();
             span.set_attribute("fault.injected", true);
             span.set_attribute("fault.scenario", self.scenario.as_str());
@@ -93,7 +95,13 @@ impl Faults {
             service,
             state: store.subscribe(),
             inner: Arc::default(),
+            ground_truth: store.ground_truth_in_telemetry(),
         }
+    }
+
+    /// Whether faults and scenario changes show in this service's telemetry.
+    pub fn ground_truth_in_telemetry(&self) -> bool {
+        self.ground_truth
     }
 
     /// The scenario, if it is on and acts on this service.
@@ -109,6 +117,7 @@ impl Faults {
             activation,
             service: self.service,
             inner: self.inner.clone(),
+            ground_truth: self.ground_truth,
         })
     }
 
@@ -191,7 +200,7 @@ impl Faults {
         loop {
             let levels = self.levels();
             for (scenario, level) in &levels {
-                if !seen.contains(&(*scenario, *level)) {
+                if self.ground_truth && !seen.contains(&(*scenario, *level)) {
                     let d = scenario.definition();
                     tracing::info!(
                         event.name = "scenario.applied",
@@ -206,7 +215,7 @@ impl Faults {
             }
             for (scenario, _) in seen
                 .iter()
-                .filter(|(s, _)| !levels.iter().any(|(x, _)| x == s))
+                .filter(|(s, _)| self.ground_truth && !levels.iter().any(|(x, _)| x == s))
             {
                 tracing::info!(
                     event.name = "scenario.lifted",

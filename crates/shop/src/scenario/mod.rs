@@ -6,6 +6,7 @@ pub mod api;
 pub mod catalogue;
 pub mod expectation;
 pub mod faults;
+pub mod markers;
 pub mod state;
 pub mod store;
 

@@ -77,6 +77,11 @@ pub struct ScenarioStore {
 struct Inner {
     backend: Backend,
     latest: watch::Sender<Arc<State>>,
+    /// Whether scenario changes and faults show in the telemetry (see
+    /// `ShopConfig::ground_truth_in_telemetry`).
+    ground_truth: std::sync::atomic::AtomicBool,
+    /// Where change markers go, when configured.
+    markers: std::sync::OnceLock<super::markers::MarkerConfig>,
 }
 
 enum Backend {
@@ -122,8 +127,38 @@ impl ScenarioStore {
     fn with(backend: Backend) -> Self {
         let (latest, _) = watch::channel(Arc::new(State::default()));
         Self {
-            inner: Arc::new(Inner { backend, latest }),
+            inner: Arc::new(Inner {
+                backend,
+                latest,
+                ground_truth: std::sync::atomic::AtomicBool::new(true),
+                markers: std::sync::OnceLock::new(),
+            }),
         }
+    }
+
+    /// Keeps the ground truth out of the telemetry (or lets it in again).
+    pub fn set_ground_truth_in_telemetry(&self, on: bool) {
+        self.inner
+            .ground_truth
+            .store(on, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Posts a change marker for every change made through this store from now on.
+    pub fn post_markers_to(&self, config: super::markers::MarkerConfig) {
+        let _ = self.inner.markers.set(config);
+    }
+
+    /// Announces changes made here: their markers, when configured.
+    pub fn announce(&self, changes: &[Change]) {
+        if let Some(m) = self.inner.markers.get() {
+            super::markers::post(m, changes);
+        }
+    }
+
+    pub fn ground_truth_in_telemetry(&self) -> bool {
+        self.inner
+            .ground_truth
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub fn is_shared(&self) -> bool {

@@ -163,6 +163,16 @@ pub struct SqlDatabase {
     schema: &'static Schema,
     preparation: Arc<Preparation>,
     latency: LatencyModel,
+    pool_metrics: Arc<PoolMetrics>,
+}
+
+/// What the pool's instruments need beyond the pool itself: the requests waiting for a
+/// connection and how long they waited (counted where the shop takes a connection for a
+/// transaction or holds one, the waits pool exhaustion makes).
+struct PoolMetrics {
+    pending: std::sync::atomic::AtomicI64,
+    wait_time: opentelemetry::metrics::Histogram<f64>,
+    attrs: Vec<opentelemetry::KeyValue>,
 }
 
 /// One attempt at creating the schema, shared by everyone who waits for it.
@@ -217,11 +227,13 @@ impl SqlDatabase {
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                     std::fs::create_dir_all(dir)?;
                 }
+                // An embedded file is on this host: `localhost`, so an APM's database view
+                // (which keys databases by their server) lists it.
                 let db = DbClient::new(
                     telemetry.clone(),
                     DbSystem::Sqlite,
                     path.display().to_string(),
-                    None,
+                    Some("localhost".to_owned()),
                     None,
                 );
                 (format!("sqlite://{}?mode=rwc", path.display()), db, false)
@@ -232,14 +244,84 @@ impl SqlDatabase {
             .min_connections(0)
             .acquire_timeout(Duration::from_secs(2))
             .connect_lazy(&url)?;
-        Ok(Self {
+        let pool_metrics = Arc::new(PoolMetrics {
+            pending: Default::default(),
+            wait_time: telemetry
+                .meter()
+                .f64_histogram("db.client.connection.wait_time")
+                .with_unit("s")
+                .with_description("The time it took to obtain an open connection from the pool.")
+                .with_boundaries(telemetry::DB_DURATION_BUCKETS.to_vec())
+                .build(),
+            attrs: vec![opentelemetry::KeyValue::new(
+                "db.client.connection.pool.name",
+                format!("{}/{}", telemetry.name(), db.system().as_str()),
+            )],
+        });
+        let sql = Self {
             pool,
             db,
             postgres,
             schema,
             preparation: Arc::default(),
             latency,
-        })
+            pool_metrics,
+        };
+        if telemetry.metrics_read() {
+            sql.register_pool_metrics(telemetry);
+        }
+        Ok(sql)
+    }
+
+    /// `db.client.connection.count` by state, `.max` and `.pending_requests`, as the
+    /// database conventions name them.
+    fn register_pool_metrics(&self, telemetry: &ServiceTelemetry) {
+        use std::sync::atomic::Ordering;
+        let meter = telemetry.meter();
+        let (pool, m) = (self.pool.clone(), self.pool_metrics.clone());
+        meter
+            .i64_observable_up_down_counter("db.client.connection.count")
+            .with_unit("{connection}")
+            .with_description("The number of connections that are currently in the state described by the state attribute.")
+            .with_callback(move |o| {
+                let (size, idle) = (i64::from(pool.size()), pool.num_idle() as i64);
+                for (state, n) in [("idle", idle), ("used", (size - idle).max(0))] {
+                    let mut attrs = m.attrs.clone();
+                    attrs.push(opentelemetry::KeyValue::new("db.client.connection.state", state));
+                    o.observe(n, &attrs);
+                }
+            })
+            .build();
+        let (max, m) = (self.max_connections() as i64, self.pool_metrics.clone());
+        meter
+            .i64_observable_up_down_counter("db.client.connection.max")
+            .with_unit("{connection}")
+            .with_description("The maximum number of open connections allowed.")
+            .with_callback(move |o| o.observe(max, &m.attrs))
+            .build();
+        let m = self.pool_metrics.clone();
+        meter
+            .i64_observable_up_down_counter("db.client.connection.pending_requests")
+            .with_unit("{request}")
+            .with_description("The number of current pending requests for an open connection.")
+            .with_callback(move |o| o.observe(m.pending.load(Ordering::Relaxed).max(0), &m.attrs))
+            .build();
+    }
+
+    /// Takes a connection for `acquire`, counted as pending while it waits, its wait timed.
+    async fn acquired<T>(
+        &self,
+        acquire: impl Future<Output = Result<T, sqlx::Error>>,
+    ) -> Result<T, sqlx::Error> {
+        use std::sync::atomic::Ordering;
+        let m = &self.pool_metrics;
+        m.pending.fetch_add(1, Ordering::Relaxed);
+        let started = std::time::Instant::now();
+        let result = isolated(acquire).await;
+        m.pending.fetch_sub(1, Ordering::Relaxed);
+        m.wait_time
+            .record(started.elapsed().as_secs_f64(), &m.attrs);
+        result
     }
 
     pub fn pool(&self) -> &AnyPool {
@@ -351,19 +433,21 @@ impl SqlDatabase {
     /// Takes a connection out of the pool and keeps it until dropped (the pool-exhaustion
     /// scenario's stuck job).
     pub async fn hold_connection(&self) -> Result<sqlx::pool::PoolConnection<Any>, StoreError> {
-        Ok(isolated(self.pool.acquire()).await?)
+        Ok(self.acquired(self.pool.acquire()).await?)
     }
 
     /// Starts a transaction; its statements go through [`run`](Self::run) too.
     pub async fn begin(&self) -> Result<Transaction<'static, Any>, StoreError> {
         self.prepare().await?;
         if self.postgres {
-            Ok(isolated(self.pool.begin()).await?)
+            Ok(self.acquired(self.pool.begin()).await?)
         } else {
             // SQLite upgrades a deferred transaction's read lock to a write lock and answers
             // "database is locked" at once when two writers meet; taking the write lock up
             // front makes concurrent orders queue (busy timeout) instead of failing.
-            Ok(isolated(self.pool.begin_with("BEGIN IMMEDIATE")).await?)
+            Ok(self
+                .acquired(self.pool.begin_with("BEGIN IMMEDIATE"))
+                .await?)
         }
     }
 

@@ -419,6 +419,70 @@ async fn pool_exhaustion_makes_orders_wait_and_fail() {
     });
     shop.set_scenario("pool-exhaustion", json!({"level": 5}))
         .await;
+    // The stuck job takes every connection; then an order waits for one, and the pool's
+    // metrics say so: every connection used, a request pending.
+    let metric = |name: &'static str, attr: Option<(&'static str, &'static str)>| {
+        if let Some(s) = shop.shop.as_ref() {
+            s.flush();
+        }
+        shop.sink.last_i64("checkout", name, attr)
+    };
+    let used = || {
+        metric(
+            "db.client.connection.count",
+            Some(("db.client.connection.state", "used")),
+        )
+    };
+    eventually(
+        "the stuck job holding the pool",
+        Duration::from_secs(10),
+        || async {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let max = metric("db.client.connection.max", None)?;
+            (used()? == max).then_some(())
+        },
+    )
+    .await;
+    let waiting = {
+        let (url, order, http) = (
+            shop.url(ServiceName::Checkout, "/orders"),
+            order.clone(),
+            shop.http.clone(),
+        );
+        tokio::spawn(async move { http.post(url).json(&order).send().await.map(|r| r.status()) })
+    };
+    let pool = eventually(
+        "a request waiting for the full pool",
+        Duration::from_secs(2),
+        || async {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let pending = metric("db.client.connection.pending_requests", None)?;
+            let max = metric("db.client.connection.max", None)?;
+            (pending >= 1).then_some((max, used()?, pending))
+        },
+    )
+    .await;
+    assert_eq!(
+        pool.0, pool.1,
+        "every connection used while a request waits: {pool:?}"
+    );
+    assert_eq!(
+        waiting.await.expect("joined").map(|s| s.as_u16()).ok(),
+        Some(503),
+        "the waiting order times out on the pool"
+    );
+    assert_eq!(pool.0, 10, "PostgreSQL pools hold 10 connections: {pool:?}");
+    // The process reports itself beside the pool.
+    let memory = shop.sink.last_i64("checkout", "process.memory.usage", None);
+    assert!(memory.is_some_and(|b| b > 8 << 20), "{memory:?}");
+    let threads = shop.sink.last_i64("checkout", "process.thread.count", None);
+    assert!(threads.is_some_and(|t| t > 1), "{threads:?}");
+    assert!(
+        shop.sink
+            .metric_names()
+            .iter()
+            .any(|(s, m)| s == "checkout" && m == "process.cpu.time")
+    );
     let t = eventually(
         "an order to time out on the pool",
         Duration::from_secs(10),
@@ -1191,6 +1255,184 @@ async fn blackfriday_with_the_built_in_load_fails_demo_checkouts_at_each_step_s_
         f64::from(baseline_errors) <= 0.02 * f64::from(baseline),
         "baseline: {baseline_errors} of {baseline} failed"
     );
+    shop.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// What of a cpu-hotspot switched on and off shows in the telemetry: the `scenario.*` log
+/// events, the `tracemart.scenario.*` metrics, and whether the hot span is marked.
+async fn ground_truth_seen(in_telemetry: bool) -> (Vec<String>, Vec<String>, bool, usize) {
+    let (database, dir) = temp_sqlite();
+    let mut config = test_config(database, None);
+    config.ground_truth_in_telemetry = in_telemetry;
+    let shop = TestShop::start(config);
+    shop.wait_ready(ServiceName::Shipping).await;
+    shop.set_scenario("cpu-hotspot", json!({"level": 2, "mark_faults": true}))
+        .await;
+    let t = shop
+        .traced(
+            Method::POST,
+            ServiceName::Shipping,
+            "/quote",
+            Some(&json!({"country": "US", "weight_grams": 800})),
+            "demo",
+        )
+        .await;
+    let trace = shop.spans_of(t.trace_id, "shipping").await;
+    let hot = server_span(&trace, "shipping");
+    assert!(
+        duration(hot) >= Duration::from_millis(30),
+        "the fault acts either way: {:?}",
+        duration(hot)
+    );
+    let marked = hot.attr("fault.injected").is_some();
+    shop.clear_scenario("cpu-hotspot").await;
+    // Past the faults' watch (every 500 ms) and a metric export.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    if let Some(s) = shop.shop.as_ref() {
+        s.flush();
+    }
+    let logs: Vec<String> = shop
+        .sink
+        .logs()
+        .into_iter()
+        .map(|(_, r)| format!("{r:?}"))
+        .filter_map(|r| {
+            ["scenario.change", "scenario.applied", "scenario.lifted"]
+                .into_iter()
+                .find(|name| r.contains(name))
+                .map(str::to_owned)
+        })
+        .collect();
+    let metrics: Vec<String> = shop
+        .sink
+        .metric_names()
+        .into_iter()
+        .map(|(_, m)| m)
+        .filter(|m| m.starts_with("tracemart.scenario."))
+        .collect();
+    let (status, history) = shop.get(ServiceName::Shipping, "/scenarios/history").await;
+    assert_eq!(status, 200);
+    let changes = history.as_array().map_or(0, Vec::len);
+    shop.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+    (logs, metrics, marked, changes)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ground_truth_can_be_kept_out_of_the_telemetry() {
+    let (logs, metrics, marked, changes) = ground_truth_seen(true).await;
+    assert!(logs.contains(&"scenario.change".to_owned()), "{logs:?}");
+    assert!(logs.contains(&"scenario.applied".to_owned()), "{logs:?}");
+    assert!(!metrics.is_empty() && marked && changes == 2);
+
+    let (logs, metrics, marked, changes) = ground_truth_seen(false).await;
+    assert!(logs.is_empty(), "no scenario.* log event: {logs:?}");
+    assert!(
+        metrics.is_empty(),
+        "no tracemart.scenario.* metric: {metrics:?}"
+    );
+    assert!(!marked, "no fault.* attribute");
+    assert_eq!(changes, 2, "the control API keeps the history");
+}
+
+/// The requests a stand-in received: each one's Authorization header and body.
+type Received = std::sync::Arc<std::sync::Mutex<Vec<(Option<String>, serde_json::Value)>>>;
+
+/// A stand-in of Coralogix's version tags API: records every request (its Authorization
+/// header and body), refuses the first with 503 after a pause, accepts the rest.
+async fn tags_stand_in() -> (String, Received) {
+    let seen: Received = Received::default();
+    let recorded = seen.clone();
+    let app = axum::Router::new().route(
+        "/api/v1/external/tags",
+        axum::routing::post(
+            move |headers: http::HeaderMap, axum::Json(body): axum::Json<serde_json::Value>| {
+                let seen = recorded.clone();
+                async move {
+                    let auth = headers
+                        .get("authorization")
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_owned);
+                    let first = {
+                        let mut s = seen.lock().unwrap_or_else(|e| e.into_inner());
+                        s.push((auth, body));
+                        s.len() == 1
+                    };
+                    if first {
+                        tokio::time::sleep(Duration::from_millis(1500)).await;
+                        http::StatusCode::SERVICE_UNAVAILABLE
+                    } else {
+                        http::StatusCode::OK
+                    }
+                }
+            },
+        ),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!(
+        "http://{}/api/v1/external/tags",
+        listener.local_addr().expect("addr")
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, seen)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_scenario_change_is_posted_as_a_change_marker_without_holding_up_the_switch() {
+    let (url, seen) = tags_stand_in().await;
+    let (database, dir) = temp_sqlite();
+    let mut config = test_config(database, None);
+    config.markers = Some(shop::scenario::markers::MarkerConfig {
+        url,
+        api_key: "test-key".into(),
+        application: "tracemart-demo".into(),
+    });
+    let shop = TestShop::start(config);
+    shop.wait_ready(ServiceName::Shipping).await;
+    let started = std::time::Instant::now();
+    shop.set_scenario("cpu-hotspot", json!({"level": 2})).await;
+    shop.set_scenario("cpu-hotspot", json!({"level": 4})).await;
+    shop.clear_scenario("cpu-hotspot").await;
+    assert!(
+        started.elapsed() < Duration::from_millis(1000),
+        "the switches never wait for the markers: {:?}",
+        started.elapsed()
+    );
+    let names = eventually(
+        "the three markers, the refused one retried",
+        Duration::from_secs(15),
+        || async {
+            let s = seen.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            (s.len() >= 4).then_some(s)
+        },
+    )
+    .await;
+    let mut distinct: Vec<String> = Vec::new();
+    for (auth, body) in &names {
+        assert_eq!(auth.as_deref(), Some("Bearer test-key"));
+        assert!(body["timestamp"].as_i64().is_some_and(|t| t > 0), "{body}");
+        assert_eq!(body["application"], json!(["tracemart-demo"]));
+        assert_eq!(body["subsystem"], json!(["shipping"]));
+        let name = body["name"].as_str().expect("name").to_owned();
+        if !distinct.contains(&name) {
+            distinct.push(name);
+        }
+    }
+    // Each marker goes on its own, so they may arrive in any order.
+    distinct.sort();
+    assert_eq!(
+        distinct,
+        [
+            "scenario cpu-hotspot level 4",
+            "scenario cpu-hotspot off",
+            "scenario cpu-hotspot on at level 2",
+        ],
+        "{names:?}"
+    );
+    assert_eq!(names.len(), 4, "one retry of the refused marker: {names:?}");
     shop.stop().await;
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -62,6 +62,11 @@ pub struct RunOptions {
     /// Token the scenario control API requires for changes (Authorization: Bearer …).
     #[arg(long, env = "TRACEMART_CONTROL_TOKEN", hide_env_values = true)]
     pub control_token: Option<String>,
+    /// Keep the scenarios' ground truth out of the telemetry (no `tracemart.scenario.*`
+    /// metrics, `scenario.*` log events or `fault.*` span attributes), for testing an RCA
+    /// tool; `GET /scenarios/history` still has it.
+    #[arg(long, env = "TRACEMART_HIDE_GROUND_TRUTH")]
+    pub hide_ground_truth: bool,
     /// `blackfriday` starts the Black Friday story at start-up (unless it is already on).
     #[arg(long, env = "DEMO_MODE", value_enum, default_value_t = DemoMode::Normal)]
     pub demo_mode: DemoMode,
@@ -181,6 +186,8 @@ impl RunOptions {
             Latency::None => shop::config::LatencyModel::None,
         };
         config.control_token = self.control_token.clone().filter(|t| !t.is_empty());
+        config.ground_truth_in_telemetry = !self.hide_ground_truth;
+        config.markers = markers(env)?;
         if let Some(ns) = env.get("TRACEMART_NAMESPACE") {
             config.namespace = ns.to_owned();
         }
@@ -268,3 +275,36 @@ pub fn wait_for_signal() -> anyhow::Result<()> {
 }
 
 pub const SHUTDOWN_HINT: Duration = shop::server::DRAIN_TIMEOUT;
+
+/// Change markers: `CX_MARKERS_API_KEY` (a Coralogix API key with the `CICDIntegration`
+/// preset) turns them on, posted to `CX_MARKERS_URL`, or to the version tags API of
+/// `CX_DOMAIN`; tagged with `CX_APPLICATION_NAME` (default `tracemart`).
+fn markers(env: &Env) -> anyhow::Result<Option<shop::scenario::markers::MarkerConfig>> {
+    let Some(api_key) = env
+        .get("CX_MARKERS_API_KEY")
+        .filter(|k| !k.trim().is_empty())
+    else {
+        return Ok(None);
+    };
+    let url = match (env.get("CX_MARKERS_URL"), env.get("CX_DOMAIN")) {
+        (Some(url), _) if !url.trim().is_empty() => url.trim().to_owned(),
+        (_, Some(domain)) if !domain.trim().is_empty() => {
+            shop::scenario::markers::MarkerConfig::tags_url(domain)
+        }
+        _ => anyhow::bail!(
+            "CX_MARKERS_API_KEY is set: CX_DOMAIN (e.g. eu2.coralogix.com) or CX_MARKERS_URL says where the markers go"
+        ),
+    };
+    if !(url.starts_with("https://") || url.starts_with("http://")) {
+        anyhow::bail!("CX_MARKERS_URL must be an http(s):// URL");
+    }
+    Ok(Some(shop::scenario::markers::MarkerConfig {
+        url,
+        api_key: api_key.trim().to_owned(),
+        application: env
+            .get("CX_APPLICATION_NAME")
+            .filter(|a| !a.trim().is_empty())
+            .unwrap_or("tracemart")
+            .to_owned(),
+    }))
+}

@@ -15,9 +15,10 @@ pub struct FrontendClient {
 }
 
 impl FrontendClient {
+    /// The shoppers' client: its requests are synthetic traffic (`user_agent.synthetic.type`).
     pub fn new(http: HttpClient, base_url: &str) -> Self {
         Self {
-            http,
+            http: http.synthetic(),
             upstream: Upstream::new(ServiceName::Frontend.as_str(), base_url),
         }
     }
