@@ -13,5 +13,6 @@ mod fuzz;
 mod inventory;
 mod latency;
 mod loadgen;
+mod otlp_types;
 mod outage;
 mod scenarios;
