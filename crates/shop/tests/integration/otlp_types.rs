@@ -88,8 +88,21 @@ const TYPES: &[(&str, Type)] = &[
 /// The namespaces whose attributes the conventions define: every one of them must be in
 /// [`TYPES`].
 const NAMESPACES: &[&str] = &[
-    "http.", "url.", "server.", "client.", "network.", "user_agent.", "db.", "net.",
-    "messaging.", "service.", "telemetry.", "host.", "os.", "process.", "session.",
+    "http.",
+    "url.",
+    "server.",
+    "client.",
+    "network.",
+    "user_agent.",
+    "db.",
+    "net.",
+    "messaging.",
+    "service.",
+    "telemetry.",
+    "host.",
+    "os.",
+    "process.",
+    "session.",
 ];
 
 fn type_of(v: &Option<AnyValue>) -> Option<Type> {
@@ -164,8 +177,12 @@ async fn every_standard_attribute_is_exported_with_its_conventions_type() {
     shop.wait_ready(ServiceName::Checkout).await;
     shop.run_journeys(3).await;
     // A failing call and a 4xx, for error.type and the error paths' attributes.
-    let _ = shop.get(ServiceName::Frontend, "/api/products/999999").await;
-    let _ = shop.get(ServiceName::Frontend, "/api/orders/ord_missing").await;
+    let _ = shop
+        .get(ServiceName::Frontend, "/api/products/999999")
+        .await;
+    let _ = shop
+        .get(ServiceName::Frontend, "/api/orders/ord_missing")
+        .await;
     // The order events reach their consumers before everything is flushed.
     tokio::time::sleep(std::time::Duration::from_secs(2)).await;
     shop.stop().await;
@@ -196,7 +213,11 @@ async fn every_standard_attribute_is_exported_with_its_conventions_type() {
         "user_agent.synthetic.type",
         "client.address",
     ] {
-        assert!(seen.contains_key(key), "{key} was exported: {:?}", seen.keys());
+        assert!(
+            seen.contains_key(key),
+            "{key} was exported: {:?}",
+            seen.keys()
+        );
     }
     db.drop_now().await;
 }
