@@ -139,7 +139,7 @@ function createNode(n) {
     svg('rect', { class: 'halo', x: -4, y: -4, width: NODE_W + 8, height: NODE_H + 8, rx: 17 }, g);
     svg('rect', { class: 'box', width: NODE_W, height: NODE_H, rx: 4 }, g);
     // the queue's slots
-    for (let i = 0; i < 4; i++) svg('rect', { class: 'slot', x: NODE_W - 74 + i * 14, y: 14, width: 10, height: 20, rx: 2 }, g);
+    for (let i = 0; i < 4; i++) svg('rect', { class: 'slot', x: NODE_W - 52 + i * 11, y: 14, width: 8, height: 20, rx: 2 }, g);
     const name = svg('text', { class: 'name', x: 18, y: 31 }, g);
     name.textContent = n.name;
     el.l1 = svg('text', { class: 'l1', x: 18, y: 62 }, g);
