@@ -322,6 +322,10 @@ CORALOGIX_EXPORTER = {
         "timeout": "30s",
     }
 }
+# Compose has no Secret files: the send-your-data key comes from the environment.
+CORALOGIX_COMPOSE_EXPORTER = {
+    "coralogix": {**CORALOGIX_EXPORTER["coralogix"], "private_key": "${env:CORALOGIX_PRIVATE_KEY}"}
+}
 OTLP_EXPORTER = {
     "otlp/backend": {
         "endpoint": "${env:OTLP_BACKEND_ENDPOINT}",
@@ -361,6 +365,12 @@ VARIANTS = {
         "# (`docker compose -f deploy/compose.yaml logs otel-collector`); no Kubernetes\n"
         "# attributes, the stores' passwords from the collector's environment.\n",
         dict(kubernetes=False, exporters=DEBUG_EXPORTER),
+    ),
+    DEPLOY / "compose" / "otel-collector-coralogix.yaml": (
+        "# docker compose with Coralogix (deploy/compose.coralogix.yaml on top of\n"
+        "# deploy/compose.yaml): the coralogix exporter, the key and domain from the environment,\n"
+        "# and the span metrics of APM exactly as the coralogix overlay computes them.\n",
+        dict(kubernetes=False, exporters=CORALOGIX_COMPOSE_EXPORTER, coralogix=True),
     ),
 }
 

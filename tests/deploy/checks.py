@@ -661,7 +661,9 @@ def check_collector(config: dict, *, kubernetes: bool = True, coralogix: bool = 
                 value = str(exp.get(key) or "")
                 if not value.startswith("${"):
                     problems.append(f"coralogix exporter: {key} must come from configuration (${{env:…}} or ${{file:…}}), got {value!r}")
-            if not str(exp.get("private_key", "")).startswith("${file:"):
+            # In Kubernetes the key is a mounted Secret, never an environment variable
+            # (compose has no Secrets: there it is the environment's).
+            if kubernetes and not str(exp.get("private_key", "")).startswith("${file:"):
                 problems.append("coralogix exporter: private_key must be read from the mounted Secret (${file:…})")
         for signal in ("traces", "metrics", "logs"):
             if "coralogix" not in ((pipelines.get(signal) or {}).get("exporters") or []):

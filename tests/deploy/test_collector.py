@@ -16,7 +16,10 @@ CONFIGS = {
     "coralogix": DEPLOY / "k8s" / "overlays" / "coralogix" / "otel-collector-config.yaml",
     "otlp": DEPLOY / "k8s" / "overlays" / "otlp" / "otel-collector-config.yaml",
     "compose": DEPLOY / "compose" / "otel-collector.yaml",
+    "compose-coralogix": DEPLOY / "compose" / "otel-collector-coralogix.yaml",
 }
+KUBERNETES = {"base", "coralogix", "otlp"}
+CORALOGIX = {"coralogix", "compose-coralogix"}
 
 
 def load(name: str) -> dict:
@@ -25,7 +28,7 @@ def load(name: str) -> dict:
 
 @pytest.mark.parametrize("name", sorted(CONFIGS))
 def test_collector_configuration_is_complete(name):
-    problems = check_collector(load(name), kubernetes=name != "compose", coralogix=name == "coralogix", console=True)
+    problems = check_collector(load(name), kubernetes=name in KUBERNETES, coralogix=name in CORALOGIX, console=True)
     assert problems == []
 
 
@@ -36,8 +39,8 @@ def test_the_console_exporter_is_optional(name):
     del config["exporters"]["otlphttp/console"]
     for pipeline in config["service"]["pipelines"].values():
         pipeline["exporters"] = [e for e in pipeline["exporters"] if e != "otlphttp/console"]
-    assert check_collector(config, kubernetes=name != "compose", coralogix=name == "coralogix") == []
-    problems = check_collector(config, kubernetes=name != "compose", coralogix=name == "coralogix", console=True)
+    assert check_collector(config, kubernetes=name in KUBERNETES, coralogix=name in CORALOGIX) == []
+    problems = check_collector(config, kubernetes=name in KUBERNETES, coralogix=name in CORALOGIX, console=True)
     assert any("no otlphttp/console exporter" in p for p in problems), problems
 
 
@@ -156,3 +159,12 @@ def test_the_coralogix_agent_overlay_deploys_no_collector():
         node_ip = next(e for e in env if e["name"] == "NODE_IP")
         assert node_ip["valueFrom"]["fieldRef"]["fieldPath"] == "status.hostIP"
         assert next(e for e in env if e["name"] == "OTEL_EXPORTER_OTLP_ENDPOINT")["value"] == "http://$(NODE_IP):4317"
+
+
+def test_compose_with_coralogix_computes_the_same_span_metrics_as_the_overlay():
+    """Every path that reaches Coralogix computes the span metrics APM v2 reads."""
+    compose, overlay = load("compose-coralogix"), load("coralogix")
+    assert compose["connectors"] == overlay["connectors"]
+    for name in ("traces/db", "traces/compact", "traces/db_compact"):
+        assert compose["service"]["pipelines"][name] == overlay["service"]["pipelines"][name]
+    assert compose["exporters"]["coralogix"]["private_key"] == "${env:CORALOGIX_PRIVATE_KEY}"

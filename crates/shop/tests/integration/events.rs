@@ -429,15 +429,21 @@ async fn consumer_lag_grows_the_backlog_and_checkouts_stay_green() {
     shop.wait_ready(ServiceName::Checkout).await;
     shop.set_scenario("consumer-lag", json!({"level": 4})).await;
     shop.run_journeys(6).await;
-    let lagging = books(&db).await;
+    // The other consumers keep up (within moments of the last order); accounting, at 2 s an
+    // event, is still behind then.
+    let lagging = eventually(
+        "fraud-detection and notification caught up",
+        Duration::from_secs(10),
+        || async {
+            let b = books(&db).await;
+            (b.pending == 0 && b.notified == b.orders && b.scored == b.orders).then_some(b)
+        },
+    )
+    .await;
     assert!(lagging.orders >= 6);
     assert!(
         lagging.booked < lagging.orders,
         "the ledger falls behind the orders: {lagging:?}"
-    );
-    assert_eq!(
-        lagging.notified, lagging.orders,
-        "only the target consumer lags"
     );
     let (_, status) = shop.get(ServiceName::LoadGenerator, "/status").await;
     assert_eq!(
