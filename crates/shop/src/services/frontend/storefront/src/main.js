@@ -11,7 +11,7 @@ import { cart } from './views/cart.js';
 import { checkout } from './views/checkout.js';
 import { checkoutError, failed, notFound } from './views/error.js';
 import { home } from './views/home.js';
-import { initLayout } from './views/layout.js';
+import { initLayout, setCartCount } from './views/layout.js';
 import { order } from './views/order.js';
 import { product } from './views/product.js';
 
@@ -33,6 +33,10 @@ async function start() {
     .then((r) => setRates(r?.rates))
     .catch(() => {});
   await Promise.race([rates, new Promise((resolve) => setTimeout(resolve, 1500))]);
+  // The header's cart count, whatever page the shopper lands on.
+  runAction('load cart summary', {}, (ctx) => api.cart(ctx))
+    .then((cart) => setCartCount(cart?.item_count ?? 0))
+    .catch(() => {});
   startRouter({ home, product, cart, checkout, order, error: checkoutError, notFound, failed });
 }
 
