@@ -5,7 +5,8 @@
 # result differs from the committed dist/. With --smoke, also drives the page in headless
 # Chromium against its mock shop (dev/smoke.mjs).
 #   scripts/check-storefront.sh [--smoke]
-# Needs Node.js 20 or newer with npm; the bundle is what the frontend service serves.
+# Needs Node.js 18 or newer with npm (20 or newer for --smoke); the bundle is what the frontend
+# service serves.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,7 +14,7 @@ SMOKE=0
 while [[ $# -gt 0 ]]; do
   case $1 in
     --smoke) SMOKE=1; shift ;;
-    -h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown option '$1' (see scripts/check-storefront.sh --help)" >&2; exit 2 ;;
   esac
 done
@@ -24,11 +25,14 @@ fail() { printf '\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 1; }
 DIR=crates/shop/src/services/frontend/storefront
 
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-  fail "node and npm are needed to check the storefront bundle; install them (Debian/Ubuntu: apt-get install -y nodejs npm; Node.js 20 or newer) and run scripts/check-storefront.sh again"
+  fail "node and npm are needed to check the storefront bundle; install them (Debian/Ubuntu: apt-get install -y nodejs npm) and run scripts/check-storefront.sh again"
 fi
 major=$(node -p 'process.versions.node.split(".")[0]')
-if (( major < 20 )); then
-  fail "Node.js $(node --version) is too old for the storefront build: install Node.js 20 or newer"
+if (( major < 18 )); then
+  fail "Node.js $(node --version) is too old for the storefront build: install Node.js 18 or newer"
+fi
+if (( SMOKE && major < 20 )); then
+  fail "Node.js $(node --version) is too old for the storefront smoke test (playwright-core): install Node.js 20 or newer"
 fi
 
 work=$(mktemp -d)

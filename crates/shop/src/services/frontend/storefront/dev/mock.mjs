@@ -5,7 +5,8 @@
 //   node dev/mock.mjs [port]        (default 8018; then open http://127.0.0.1:8018/)
 //
 // Test hooks: GET /__mock/spans (recorded OTLP bodies), GET /__mock/requests (API requests
-// with their headers), POST /__mock/config (merged into the storefront config).
+// with their headers), POST /__mock/config (merged into the storefront config). MOCK_LOG=1
+// logs every request.
 
 import { createServer } from 'node:http';
 import { readFile } from 'node:fs/promises';
@@ -167,6 +168,7 @@ export async function startMock({ port = 0 } = {}) {
 
   const server = createServer(async (req, res) => {
     const url = new URL(req.url, 'http://mock');
+    if (process.env.MOCK_LOG) console.error(`mock: ${Date.now() % 100000} ${req.method} ${url.pathname} ${req.headers['content-length'] ?? ''}`);
     const chunks = [];
     for await (const c of req) chunks.push(c);
     const raw = Buffer.concat(chunks).toString('utf8');
@@ -186,7 +188,14 @@ export async function startMock({ port = 0 } = {}) {
         return p ? send(200, 'image/svg+xml', productSvg(p)) : send(404, 'text/plain', 'no image');
       }
       if (url.pathname === '/otlp/v1/traces' && req.method === 'POST') {
-        spans.push({ contentType: req.headers['content-type'], body: raw ? JSON.parse(raw) : null });
+        let body = null;
+        try {
+          body = raw ? JSON.parse(raw) : null;
+        } catch (e) {
+          console.error(`mock: unreadable OTLP body (${raw.length} bytes, ${req.headers['content-type']}): ${e.message}; ${raw.slice(0, 200)}`);
+          return json(400, { error: { code: 'bad_otlp', message: e.message } });
+        }
+        spans.push({ contentType: req.headers['content-type'], body });
         return json(200, {});
       }
       if (url.pathname === '/__mock/spans') return json(200, spans);
@@ -207,6 +216,7 @@ export async function startMock({ port = 0 } = {}) {
       json(500, { error: { code: 'mock_failure', message: String(e) } });
     }
   });
+  server.keepAliveTimeout = 60_000;
   await new Promise((resolve) => server.listen(port, '127.0.0.1', resolve));
   return {
     url: `http://127.0.0.1:${server.address().port}`,

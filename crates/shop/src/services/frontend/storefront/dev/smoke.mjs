@@ -4,7 +4,8 @@
 // is storefront-web's with session.id and traffic.type, and POST /api/checkout carried a
 // traceparent and a baggage whose trace is the exported submit span's.
 //
-//   node dev/smoke.mjs            (CHROMIUM=/path/to/chromium to use another browser)
+//   node dev/smoke.mjs   (CHROMIUM=/path/to/chromium for another browser; SMOKE_DEBUG=1 prints
+//                         the page's requests and, on a timeout, what was exported)
 
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -25,6 +26,11 @@ const page = await browser.newPage();
 const pageErrors = [];
 page.on('pageerror', (e) => pageErrors.push(e));
 page.on('console', (m) => { if (m.type() === 'error') pageErrors.push(new Error(m.text())); });
+if (process.env.SMOKE_DEBUG) {
+  page.on('requestfailed', (r) => console.error('request failed', r.method(), r.url(), r.failure()?.errorText));
+  page.on('framenavigated', (f) => console.error('navigated', f.url()));
+  page.on('request', (r) => { if (r.url().includes('/otlp/')) console.error('otlp', Date.now() % 100000); });
+}
 
 const step = (name) => console.log(`smoke: ${name}`);
 const byTest = (id) => page.locator(`[data-testid="${id}"]`);
@@ -35,6 +41,7 @@ async function poll(what, fn, timeoutMs = 15000) {
     const value = await fn();
     if (value) return value;
     if (Date.now() > until) {
+      if (process.env.SMOKE_DEBUG) console.error('otlp bodies', mock.spans.length, JSON.stringify(mock.spans.map((b) => (b.body?.resourceSpans ?? []).flatMap((r) => r.scopeSpans.flatMap((x) => x.spans.map((y) => y.name))).join(','))));
       if (process.env.SMOKE_DEBUG) console.error(JSON.stringify(exportedSpans().map((s) => [s.name, s.scope, s.traceId, s.spanId, s.parentSpanId]), null, 0));
       throw new Error(`timed out waiting for ${what}`);
     }
@@ -184,6 +191,12 @@ try {
   const exception = failedAction.events?.find((e) => e.name === 'exception');
   assert.equal(attrs(exception?.attributes)['exception.type'], 'TypeError');
   assert.ok(attrs(exception?.attributes)['exception.stacktrace']);
+
+  step('web vitals');
+  const vital = await poll('a web-vitals span', () => exportedSpans().find((s) => s.name === 'web-vitals'));
+  assert.ok(['lcp', 'cls', 'inp'].includes(vital.attributes['browser.web_vital.name']), 'browser.web_vital.name');
+  assert.equal(typeof vital.attributes['browser.web_vital.value'], 'number');
+  assert.ok(vital.events?.some((e) => e.name === 'browser.web_vital'), 'the browser.web_vital event');
 
   const unexpected = pageErrors.filter((e) => !/status of 40[24]/.test(e.message));
   assert.deepEqual(unexpected.map((e) => e.message), [], 'no unexpected page errors');

@@ -13,7 +13,6 @@ import {
   W3CBaggagePropagator,
   W3CTraceContextPropagator,
 } from '@opentelemetry/core';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import { DocumentLoadInstrumentation } from '@opentelemetry/instrumentation-document-load';
 import { FetchInstrumentation } from '@opentelemetry/instrumentation-fetch';
@@ -36,6 +35,7 @@ import {
   ATTR_SESSION_ID,
 } from '@opentelemetry/semantic-conventions/incubating';
 
+import { SameOriginOtlpExporter } from './exporter.js';
 import { sessionId } from './session.js';
 
 export const SERVICE_NAME = 'storefront-web';
@@ -109,12 +109,12 @@ export function startTelemetry({ serviceVersion, currentRoute }) {
       ...browserAttributes(),
     }),
   );
-  const exporter = new OTLPTraceExporter({ url: new URL(OTLP_PATH, location.href).href });
+  const exporter = new SameOriginOtlpExporter(new URL(OTLP_PATH, location.href).href);
   provider = new WebTracerProvider({
     resource,
     spanProcessors: [
       tagProcessor,
-      new BatchSpanProcessor(exporter, { scheduledDelayMillis: 2000, maxExportBatchSize: 256 }),
+      new BatchSpanProcessor(exporter, { scheduledDelayMillis: 2000, maxExportBatchSize: 64 }),
     ],
   });
   provider.register({
