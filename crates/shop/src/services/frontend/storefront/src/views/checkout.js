@@ -4,11 +4,12 @@
 import { api } from '../api.js';
 import { checkoutJsErrorShare } from '../config.js';
 import { esc, on, show, showLoading } from '../dom.js';
-import { CURRENCIES, currentCurrency, setCurrency } from '../money.js';
+import { CURRENCIES, currentCurrency } from '../money.js';
 import { saveOutcome } from '../outcome.js';
 import { navigate } from '../router.js';
 import { runAction, traceIdOf } from '../telemetry.js';
 import { cartSummary } from './cart.js';
+import { chooseCurrency } from './layout.js';
 
 const COUNTRIES = [
   ['US', 'United States'], ['CA', 'Canada'], ['GB', 'United Kingdom'], ['DE', 'Germany'],
@@ -115,7 +116,7 @@ on('submit', '[data-testid="checkout-form"]', (event, form) => {
   const button = form.querySelector('[data-testid="checkout-submit"]');
   button.disabled = true;
   button.textContent = 'Placing order…';
-  setCurrency(read.body.currency);
+  chooseCurrency(read.body.currency);
   let actionSpan;
   runAction('checkout submit', {
     traffic: 'demo',
@@ -136,7 +137,7 @@ on('submit', '[data-testid="checkout-form"]', (event, form) => {
         ok: false,
         status: error.status ?? null,
         code: error.code ?? error.name,
-        message: error.status ? error.message : `Something went wrong while placing your order (${error.message}). Please try again.`,
+        message: error.status ? error.message : 'Something went wrong on this page while placing your order. Please try again.',
         traceId: traceIdOf(actionSpan),
       });
       navigate('#/error');

@@ -24,3 +24,10 @@ export function initLayout() {
     rerender();
   });
 }
+
+/** The shopper's currency, chosen elsewhere (the checkout form): the header follows. */
+export function chooseCurrency(code) {
+  setCurrency(code);
+  const select = document.querySelector('[data-testid="currency-select"]');
+  if (select) select.value = code;
+}
