@@ -2,7 +2,7 @@
 
 import { api } from '../api.js';
 import { esc, show, showLoading } from '../dom.js';
-import { formatMinor, price } from '../money.js';
+import { formatMinor } from '../money.js';
 import { lastOutcome } from '../outcome.js';
 import { productGrid } from './components.js';
 import { setCartCount } from './layout.js';
@@ -34,7 +34,7 @@ export async function order(ctx, route, isCurrent) {
         ${placed.customer_email ? `<dt>Confirmation sent to</dt><dd>${esc(placed.customer_email)}</dd>` : ''}
         ${placed.card_last4 ? `<dt>Paid with</dt><dd>card ending ${esc(placed.card_last4)}</dd>` : ''}
       </dl>
-      <p class="muted">Charged ${esc(price(placed.total_cents))} (the shop charges in USD).</p>
+      ${result && result.display.currency !== placed.currency ? `<p class="muted">Charged ${esc(formatMinor(placed.total_cents, placed.currency))} (the shop charges in ${esc(placed.currency)}).</p>` : ''}
       <p><a class="button" href="#/">Continue shopping</a></p>
     </section>
     ${result?.recommendations?.length ? `<section class="recommendations"><h2>You may also like</h2>
