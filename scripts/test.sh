@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check and test of the project: format, lints, unit and integration tests against
 # a real PostgreSQL, Redis and RabbitMQ, the deployment checks (scripts/check-deploy.sh), the public API
-# against its OpenAPI document (scripts/check-api.sh: openapi-spec-validator, schemathesis) and
+# against its OpenAPI document (scripts/check-api.sh: openapi-spec-validator, schemathesis),
+# the storefront's bundle rebuilt from its lockfile (scripts/check-storefront.sh), and
 # the console's page in headless Chromium (tests/ui/run.sh, which installs Chromium when it
 # can). Starts PostgreSQL, Redis and RabbitMQ when they are installed but stopped, installs them
 # (Debian/Ubuntu, as root) when they are missing, and otherwise says what to do.
@@ -13,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [[ ${1:-} == -h || ${1:-} == --help ]]; then
-  sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
   exit 0
 fi
 
@@ -127,5 +128,7 @@ cargo build --quiet -p tracemart
 scripts/check-deploy.sh
 say "the public API against its OpenAPI document (scripts/check-api.sh)"
 scripts/check-api.sh
+say "the storefront's committed bundle against its sources (scripts/check-storefront.sh)"
+scripts/check-storefront.sh
 say "console UI in headless Chromium (tests/ui/run.sh)"
 tests/ui/run.sh

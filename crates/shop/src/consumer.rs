@@ -253,7 +253,7 @@ impl Consumer {
                 self.stats.lag_ms.store(lag.max(0), Ordering::Relaxed);
                 self.stats.processed.fetch_add(1, Ordering::Relaxed);
                 if let Err(e) = delivery.ack().await {
-                    tracing::warn!(messaging.message.id = %message.id, error = %e, "acknowledgement lost; the message will be redelivered and found done");
+                    tracing::warn!(event.name = "messaging.ack_lost", messaging.message.id = %message.id, exception.message = %e, "acknowledgement lost; the message will be redelivered and found done");
                 }
             }
             Err(e) => {
@@ -283,7 +283,7 @@ impl Consumer {
                     tokio::time::sleep(Duration::from_millis(100) * *tries).await;
                 }
                 if let Err(e) = delivery.reject(!last).await {
-                    tracing::warn!(messaging.message.id = %message.id, error = %e, "rejection lost; the message will be redelivered");
+                    tracing::warn!(event.name = "messaging.reject_lost", messaging.message.id = %message.id, exception.message = %e, "rejection lost; the message will be redelivered");
                 }
             }
         }

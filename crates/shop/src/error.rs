@@ -194,14 +194,14 @@ impl IntoResponse for ApiError {
         if self.status.is_server_error() {
             match &self.source {
                 Some(cause) => {
-                    tracing::error!(status = self.status.as_u16(), code = %self.code, cause = %format!("{cause:#}"), "{}", self.message)
+                    tracing::error!(event.name = "http.request.failed", http.response.status_code = i64::from(self.status.as_u16()), error.type = %self.code, exception.message = %format!("{cause:#}"), "{}", self.message)
                 }
                 None => {
-                    tracing::error!(status = self.status.as_u16(), code = %self.code, "{}", self.message)
+                    tracing::error!(event.name = "http.request.failed", http.response.status_code = i64::from(self.status.as_u16()), error.type = %self.code, "{}", self.message)
                 }
             }
         } else {
-            tracing::info!(status = self.status.as_u16(), code = %self.code, "{}", self.message);
+            tracing::info!(event.name = "http.request.refused", http.response.status_code = i64::from(self.status.as_u16()), error.type = %self.code, "{}", self.message);
         }
         (self.status, Json(self.body())).into_response()
     }

@@ -350,7 +350,9 @@ async fn apply_demo_mode(store: &ScenarioStore, demo: &DemoStart) {
     };
     match store.apply(Command::Set(activation)).await {
         Ok((_, changes)) => crate::scenario::api::log_changes(store, &changes),
-        Err(e) => tracing::warn!(error = %e, "DEMO_MODE=blackfriday could not be applied"),
+        Err(e) => {
+            tracing::warn!(event.name = "scenario.demo_mode_failed", exception.message = %e, "DEMO_MODE=blackfriday could not be applied")
+        }
     }
 }
 
@@ -399,7 +401,7 @@ fn run_service(
                     }
                 };
                 let _ = built.send((service, Ok(())));
-                tracing::info!(address = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(), "{service} listening");
+                tracing::info!(event.name = "service.listening", server.address = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(), "{service} listening");
                 if shared.telemetry.metrics_read() && shared.faults.ground_truth_in_telemetry() {
                     shared.faults.register_metrics(shared.telemetry.meter());
                 }
@@ -413,7 +415,7 @@ fn run_service(
                     let _ = shutdown.wait_for(|s| *s).await;
                 };
                 if let Err(e) = crate::server::serve(listener, app, stop).await {
-                    tracing::error!(error = %e, "{service} server failed");
+                    tracing::error!(event.name = "service.failed", exception.message = %e, "{service} server failed");
                 }
             });
             let _ = served.await;

@@ -23,3 +23,5 @@ pub mod types;
 
 pub use config::{Database, ServiceName, ShopConfig};
 pub use launcher::{LaunchError, RunningShop, start};
+#[cfg(test)]
+mod log_events;

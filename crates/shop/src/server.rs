@@ -162,7 +162,7 @@ pub async fn serve(
             let _ = drain_rx.await;
             tokio::time::sleep(DRAIN_TIMEOUT).await;
         } => {
-            tracing::warn!("requests still in flight after {DRAIN_TIMEOUT:?}; closing");
+            tracing::warn!(event.name = "server.drain_timeout", "requests still in flight after {DRAIN_TIMEOUT:?}; closing");
             Ok(())
         }
     }

@@ -62,7 +62,7 @@ pub fn post(config: &MarkerConfig, changes: &[Change]) {
         {
             Ok(h) => h,
             Err(e) => {
-                tracing::warn!(error = %e, "change markers: no HTTP client");
+                tracing::warn!(event.name = "scenario.marker.failed", exception.message = %e, "change markers: no HTTP client");
                 return;
             }
         };

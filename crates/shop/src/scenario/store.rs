@@ -262,9 +262,10 @@ impl ScenarioStore {
         match call.query_async::<i64>(&mut c).await {
             Ok(1) => {
                 tracing::warn!(
-                    version = state.version,
-                    active = state.active.len(),
-                    history = history.len(),
+                    event.name = "scenario.store_restored",
+                    scenario.state.version = state.version,
+                    scenario.state.active = state.active.len(),
+                    scenario.history.length = history.len(),
                     "the scenario store lost its state (Redis restarted?); put back the last known one"
                 );
                 Ok(())
@@ -389,7 +390,7 @@ impl ScenarioStore {
             match self.refresh().await {
                 Ok(_) => warned = false,
                 Err(e) if !warned => {
-                    tracing::warn!(error = %e, "scenario store unreachable; keeping the last known scenarios");
+                    tracing::warn!(event.name = "scenario.store_unreachable", exception.message = %e, "scenario store unreachable; keeping the last known scenarios");
                     warned = true;
                 }
                 Err(_) => {}

@@ -127,7 +127,7 @@ pub(super) async fn place(
         Ok(order) => order,
         Err(e) => {
             if let Err(release) = s.inventory.release(&order_id).await {
-                tracing::error!(order.id = %order_id, error = %release, "order failed and its stock could not be released");
+                tracing::error!(event.name = "checkout.stock_release_failed", order.id = %order_id, exception.message = %release, "order failed and its stock could not be released");
             }
             // Two requests of one attempt at once: the first one's order is the answer.
             if e.code == code::ATTEMPT_ORDERED
@@ -143,7 +143,7 @@ pub(super) async fn place(
     let attrs = [KeyValue::new("currency", order.currency.clone())];
     s.orders_placed.add(1, &attrs);
     s.revenue.add(order.total_cents as u64, &attrs);
-    tracing::info!(order.id = %order.id, order.total_cents = order.total_cents, order.items = order.item_count, "order placed");
+    tracing::info!(event.name = "checkout.order_placed", order.id = %order.id, order.total_cents = order.total_cents, order.items = order.item_count, "order placed");
     // Its event is in the outbox: the relay publishes it now (the confirmation e-mail, the
     // ledger and the fraud check follow from it, without this request waiting for them).
     s.relay_wake.notify_one();
@@ -187,7 +187,7 @@ async fn same_attempt(s: &super::State, key: &str) -> ApiResult<Option<Order>> {
     if s.orders.cancel(&order.id, &context).await? {
         s.relay_wake.notify_one();
         s.inventory.release(&order.id).await?;
-        tracing::warn!(order.id = %order.id, "an order whose charge was refunded was cancelled");
+        tracing::warn!(event.name = "checkout.order_cancelled", order.id = %order.id, "an order whose charge was refunded was cancelled");
     }
     Err(ApiError::conflict(
         code::ATTEMPT_CANCELLED,

@@ -53,7 +53,7 @@ pub(super) async fn run(
             opentelemetry::Context::new().with_baggage([KeyValue::new("traffic.type", "baseline")]),
         );
         if let Err(e) = pass(&state, after).instrument(span).await {
-            tracing::warn!(error = %e, "reconciliation pass failed; retried on the next");
+            tracing::warn!(event.name = "checkout.reconcile_failed", exception.message = %e, "reconciliation pass failed; retried on the next");
         }
     }
 }
@@ -78,9 +78,10 @@ pub(super) async fn pass(state: &super::State, after: Duration) -> Result<Fixes,
     }
     if fixes != Fixes::default() {
         tracing::info!(
-            settled = fixes.settled,
-            refunded = fixes.refunded,
-            cancelled = fixes.cancelled,
+            event.name = "checkout.reconciled",
+            checkout.reconcile.settled = fixes.settled,
+            checkout.reconcile.refunded = fixes.refunded,
+            checkout.reconcile.cancelled = fixes.cancelled,
             "charges reconciled"
         );
     }
@@ -107,7 +108,7 @@ async fn settle_one(
                     reason: "no_order".to_owned(),
                 })
                 .await?;
-            tracing::warn!(transaction_id = %txn, "a charge without an order was refunded");
+            tracing::warn!(event.name = "checkout.orphan_charge_refunded", payment.transaction_id = %txn, "a charge without an order was refunded");
             fixes.refunded += 1;
             if !final_after {
                 return Ok(());
@@ -118,10 +119,10 @@ async fn settle_one(
             if state.orders.cancel(order_id, &context).await? {
                 state.relay_wake.notify_one();
                 if let Err(e) = state.inventory.release(order_id).await {
-                    tracing::warn!(order.id = %order_id, error = %e, "cancelled order's stock not released yet");
+                    tracing::warn!(event.name = "checkout.stock_release_pending", order.id = %order_id, exception.message = %e, "cancelled order's stock not released yet");
                     return Ok(());
                 }
-                tracing::warn!(order.id = %order_id, transaction_id = %txn, "an order whose charge was refunded was cancelled");
+                tracing::warn!(event.name = "checkout.order_cancelled", order.id = %order_id, payment.transaction_id = %txn, "an order whose charge was refunded was cancelled");
                 fixes.cancelled += 1;
             }
         }

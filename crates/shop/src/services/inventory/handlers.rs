@@ -31,7 +31,7 @@ pub(super) async fn release(
 ) -> ApiResult<StatusCode> {
     OrderId::parse(&order_id)?;
     let lines = s.stock.release(&order_id).await?;
-    tracing::info!(order.id = %order_id, lines, "reservation released");
+    tracing::info!(event.name = "inventory.reservation_released", order.id = %order_id, inventory.lines = lines, "reservation released");
     Ok(StatusCode::NO_CONTENT)
 }
 

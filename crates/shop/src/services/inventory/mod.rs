@@ -73,10 +73,10 @@ async fn restock(stock: InventoryStore, mut shutdown: watch::Receiver<bool>) {
                     tracing::Span::current()
                         .record("products", i64::try_from(n).unwrap_or(i64::MAX));
                     if n > 0 {
-                        tracing::info!(products = n, "restocked");
+                        tracing::info!(event.name = "inventory.restocked", inventory.products = n, "restocked");
                     }
                 }
-                Err(e) => tracing::warn!(error = %e, "restock failed"),
+                Err(e) => tracing::warn!(event.name = "inventory.restock_failed", exception.message = %e, "restock failed"),
             }
         }
         .instrument(span)

@@ -62,14 +62,14 @@ pub(super) async fn status(State(s): State<Arc<super::State>>) -> Json<LoadStatu
 pub(super) async fn start(State(s): State<Arc<super::State>>) -> Json<LoadStatus> {
     s.control
         .send_if_modified(|c| !std::mem::replace(&mut c.running, true));
-    tracing::info!("load generation started");
+    tracing::info!(event.name = "loadgen.started", "load generation started");
     Json(status_of(&s))
 }
 
 pub(super) async fn stop(State(s): State<Arc<super::State>>) -> Json<LoadStatus> {
     s.control
         .send_if_modified(|c| std::mem::replace(&mut c.running, false));
-    tracing::info!("load generation stopped");
+    tracing::info!(event.name = "loadgen.stopped", "load generation stopped");
     Json(status_of(&s))
 }
 
@@ -89,7 +89,11 @@ pub(super) async fn set_rate(
             rate: Rate::Constant { per_second: rate },
         }
     });
-    tracing::info!(journeys_per_second = rate, "load rate changed");
+    tracing::info!(
+        event.name = "loadgen.rate_changed",
+        loadgen.journeys_per_second = rate,
+        "load rate changed"
+    );
     Ok(Json(status_of(&s)))
 }
 
@@ -105,7 +109,11 @@ pub(super) async fn set_users(
     }
     s.control
         .send_modify(|c| c.plan.model = Model::Closed { users: req.users });
-    tracing::info!(users = req.users, "load switched to virtual users");
+    tracing::info!(
+        event.name = "loadgen.users_changed",
+        loadgen.users = req.users,
+        "load switched to virtual users"
+    );
     Ok(Json(status_of(&s)))
 }
 
@@ -127,6 +135,6 @@ pub(super) async fn set_profile(
         )
     })?;
     s.control.send_modify(|c| c.plan.profile = profile);
-    tracing::info!(profile = %req.name, speed, "load profile changed");
+    tracing::info!(event.name = "loadgen.profile_changed", loadgen.profile = %req.name, loadgen.speed = speed, "load profile changed");
     Ok(Json(status_of(&s)))
 }

@@ -149,7 +149,7 @@ async fn drive(
             }
             if let Some(plan) = wanted.clone() {
                 if plan.profile != c.plan.profile {
-                    tracing::info!(profile = ?plan.profile, "Black Friday: the load follows the story");
+                    tracing::info!(event.name = "loadgen.follows_story", loadgen.profile = ?plan.profile, "Black Friday: the load follows the story");
                 }
                 let (stop, stopped) = watch::channel(false);
                 tokio::spawn(crate::loadgen::run(

@@ -125,7 +125,7 @@ async fn send(s: &super::State, req: &OrderConfirmation) -> ApiResult<Sent> {
         ));
     }
     let notification_id = format!("ntf_{}", uuid::Uuid::new_v4().simple());
-    tracing::info!(order.id = %req.order_id, %notification_id, "order confirmation sent");
+    tracing::info!(event.name = "notification.sent", order.id = %req.order_id, notification.id = %notification_id, "order confirmation sent");
     Ok(Sent {
         notification_id,
         channel: "email".to_owned(),

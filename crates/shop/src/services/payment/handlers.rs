@@ -87,7 +87,7 @@ pub(super) async fn charge(
     state.charges.add(1, &attrs);
     if declined {
         state.declines.add(1, &attrs);
-        tracing::warn!(card_last4 = %last4, amount_cents = req.amount_cents, "card declined");
+        tracing::warn!(event.name = "payment.declined", payment.card.last4 = %last4, payment.amount_cents = req.amount_cents, "card declined");
         return Err(ApiError::new(
             StatusCode::PAYMENT_REQUIRED,
             code::CARD_DECLINED,
@@ -110,7 +110,7 @@ pub(super) async fn charge(
         // The same attempt arrived twice at once: the first one's charge stands.
         return answer_again(first, &req, brand, &last4);
     }
-    tracing::info!(card_last4 = %last4, amount_cents = req.amount_cents, %transaction_id, "charge approved");
+    tracing::info!(event.name = "payment.approved", payment.card.last4 = %last4, payment.amount_cents = req.amount_cents, payment.transaction_id = %transaction_id, "charge approved");
     Ok(Json(Charge {
         transaction_id,
         status: "approved".to_owned(),
@@ -143,10 +143,10 @@ pub(super) async fn refund(
     {
         RefundOutcome::Refunded(_) => {
             state.refunds.add(1, &[]);
-            tracing::info!(transaction_id = %req.transaction_id, %refund_id, amount_cents = req.amount_cents, reason = %req.reason, "charge refunded");
+            tracing::info!(event.name = "payment.refunded", payment.transaction_id = %req.transaction_id, payment.refund.id = %refund_id, payment.amount_cents = req.amount_cents, payment.refund.reason = %req.reason, "charge refunded");
         }
         RefundOutcome::AlreadyRefunded(_) => {
-            tracing::info!(transaction_id = %req.transaction_id, %refund_id, "charge already refunded");
+            tracing::info!(event.name = "payment.refund_repeated", payment.transaction_id = %req.transaction_id, payment.refund.id = %refund_id, "charge already refunded");
         }
         RefundOutcome::AmountMismatch(kept) => {
             return Err(ApiError::conflict(
@@ -182,7 +182,7 @@ fn answer_again(
             "this idempotency key belongs to a charge of another amount",
         ));
     }
-    tracing::info!(transaction_id = %first.transaction_id, "charge answered again for its idempotency key");
+    tracing::info!(event.name = "payment.charge_replayed", payment.transaction_id = %first.transaction_id, "charge answered again for its idempotency key");
     Ok(Json(Charge {
         transaction_id: first.transaction_id,
         status: match first.status {
