@@ -90,6 +90,27 @@ pub fn broker_cut(faults: &Faults) -> bool {
     faults.activation(Scenario::BrokerOutage).is_some()
 }
 
+/// A service that consumes order events: `router` served on its database `sql`, and its
+/// group's consumer handing every message to `handle` with the service's `state`.
+pub fn consuming_service<S, F, Fut>(
+    ctx: &crate::service::ServiceContext,
+    sql: &crate::store::SqlDatabase,
+    router: axum::Router,
+    state: Arc<S>,
+    handle: F,
+) -> anyhow::Result<crate::service::Service>
+where
+    S: Send + Sync + 'static,
+    F: Fn(Arc<S>, Message) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<(), ConsumeError>> + Send + 'static,
+{
+    let consumer = Consumer::of(ctx, Arc::new(move |m| Box::pin(handle(state.clone(), m))))?;
+    Ok(
+        crate::service::Service::on_database(router, sql, ctx.shutdown.clone())
+            .with_background(consumer.run(ctx.shutdown.clone())),
+    )
+}
+
 /// One consumer of a group's queue.
 pub struct Consumer {
     pub broker: Broker,

@@ -260,7 +260,7 @@ fn up_serves_a_checkout_and_sigterm_flushes_telemetry() {
         .unwrap_or_else(|| panic!("an 'order placed' line in {stdout}"));
     assert!(placed.trim_start().starts_with("checkout ["), "{placed}");
     assert!(
-        placed.contains(" INFO order placed order.id=ord_"),
+        placed.contains(" INFO order placed event.name=\"checkout.order_placed\" order.id=ord_"),
         "{placed}"
     );
     assert!(

@@ -106,7 +106,11 @@ fn transactions(stdout: &str, message: &str) -> BTreeSet<String> {
         .lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
         .filter(|v| find(v, "message").and_then(|m| m.as_str()) == Some(message))
-        .filter_map(|v| find(&v, "transaction_id")?.as_str().map(str::to_owned))
+        .filter_map(|v| {
+            find(&v, "payment.transaction_id")?
+                .as_str()
+                .map(str::to_owned)
+        })
         .collect()
 }
 

@@ -34,6 +34,22 @@ async fn the_analysis_matches_what_the_shop_sent() {
     shop.wait_ready(ServiceName::Inventory).await;
     // Some journeys, then everything flushed.
     shop.run_journeys(3).await;
+    // Order events are still being processed after the journeys: what was sent is known once
+    // the shop is quiet (no new span for longer than the outbox relay's idle poll).
+    let quiet_by = std::time::Instant::now() + Duration::from_secs(20);
+    let mut count = shop.sink.spans().len();
+    loop {
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let now = shop.sink.spans().len();
+        if now == count {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < quiet_by,
+            "the shop kept making spans"
+        );
+        count = now;
+    }
     let sent = spans(&shop.sink);
     shop.stop().await; // flushes every exporter
 

@@ -11,7 +11,7 @@ use axum::Router;
 use axum::routing::get;
 use opentelemetry::metrics::{Counter, Histogram};
 
-use crate::consumer::Consumer;
+use crate::consumer::consuming_service;
 use crate::service::{Service, ServiceContext};
 use store::Ledger;
 
@@ -40,15 +40,7 @@ pub async fn build(ctx: ServiceContext) -> anyhow::Result<Service> {
             ])
             .build(),
     });
-    let consumer_state = state.clone();
-    let consumer = Consumer::of(
-        &ctx,
-        Arc::new(move |m| Box::pin(handlers::consume(consumer_state.clone(), m))),
-    )?;
-    Ok(
-        Service::on_database(router(state), &sql, ctx.shutdown.clone())
-            .with_background(consumer.run(ctx.shutdown.clone())),
-    )
+    consuming_service(&ctx, &sql, router(state.clone()), state, handlers::consume)
 }
 
 pub(crate) fn router(state: Arc<State>) -> Router {

@@ -14,7 +14,7 @@ use opentelemetry::metrics::Counter;
 
 use crate::api::checkout::client::CheckoutClient;
 use crate::config::NotificationConfig;
-use crate::consumer::Consumer;
+use crate::consumer::consuming_service;
 use crate::service::{Service, ServiceContext};
 
 pub(crate) struct State {
@@ -38,15 +38,7 @@ pub async fn build(ctx: ServiceContext) -> anyhow::Result<Service> {
             .with_description("Order confirmations, by outcome.")
             .build(),
     });
-    let consumer_state = state.clone();
-    let consumer = Consumer::of(
-        &ctx,
-        Arc::new(move |m| Box::pin(handlers::consume(consumer_state.clone(), m))),
-    )?;
-    Ok(
-        Service::on_database(router(state), &sql, ctx.shutdown.clone())
-            .with_background(consumer.run(ctx.shutdown.clone())),
-    )
+    consuming_service(&ctx, &sql, router(state.clone()), state, handlers::consume)
 }
 
 pub(crate) fn router(state: Arc<State>) -> Router {
