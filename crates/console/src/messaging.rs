@@ -23,14 +23,6 @@ pub const REQUIRED_CONSUMER: &[&str] = &[
     "messaging.destination.subscription.name",
 ];
 
-/// The gauges the console keeps the latest value of: a queue's depth, a consumer's lag, the
-/// outbox's backlog.
-pub const WATCHED_GAUGES: &[&str] = &[
-    "tracemart.messaging.queue.depth",
-    "tracemart.messaging.consumer.lag",
-    "tracemart.outbox.pending",
-];
-
 #[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
 pub struct Messaging {
     /// Messages published (a PRODUCER span with a message id) longer ago than the grace time

@@ -31,6 +31,14 @@ pub mod kind {
     pub const CONSUMER: i32 = 5;
 }
 
+/// The gauges the console keeps the latest value of: a queue's depth, a consumer's lag, the
+/// outbox's backlog.
+pub const WATCHED_GAUGES: &[&str] = &[
+    "tracemart.messaging.queue.depth",
+    "tracemart.messaging.consumer.lag",
+    "tracemart.outbox.pending",
+];
+
 #[derive(Debug, Clone)]
 pub struct StoredSpan {
     pub trace_id: TraceId,
@@ -213,7 +221,7 @@ pub struct Store {
     log_bytes: usize,
     /// (service, metric name) pairs seen.
     pub metrics: BTreeSet<(Arc<str>, String)>,
-    /// The latest value of each watched gauge (`messaging::WATCHED_GAUGES`), per (service,
+    /// The latest value of each watched gauge ([`WATCHED_GAUGES`]), per (service,
     /// name, the queue it is about or "").
     pub gauges: BTreeMap<(Arc<str>, String, String), f64>,
     counters: Counters,
@@ -499,7 +507,7 @@ impl Store {
             for sm in rm.scope_metrics {
                 for m in sm.metrics {
                     self.counters.metric_points_received += 1;
-                    if crate::messaging::WATCHED_GAUGES.contains(&m.name.as_str())
+                    if WATCHED_GAUGES.contains(&m.name.as_str())
                         && let Some(metric::Data::Gauge(g)) = &m.data
                     {
                         for p in &g.data_points {

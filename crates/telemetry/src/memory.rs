@@ -83,6 +83,40 @@ impl MemorySink {
         out
     }
 
+    /// Calls `f` with the data of every export of metric `name` by `service`, oldest first.
+    fn each_export(
+        &self,
+        service: &str,
+        name: &str,
+        mut f: impl FnMut(&opentelemetry_sdk::metrics::data::AggregatedMetrics),
+    ) {
+        let Some((_, exporters)) = self.services().into_iter().find(|(s, _)| s == service) else {
+            return;
+        };
+        let Ok(batches) = exporters.metrics.get_finished_metrics() else {
+            return;
+        };
+        for rm in &batches {
+            for sm in rm.scope_metrics() {
+                for m in sm.metrics().filter(|m| m.name() == name) {
+                    f(m.data());
+                }
+            }
+        }
+    }
+
+    /// The bucket boundaries of an `f64` histogram a service exported, as last exported.
+    pub fn histogram_bounds(&self, service: &str, name: &str) -> Option<Vec<f64>> {
+        use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData};
+        let mut last = None;
+        self.each_export(service, name, |data| {
+            if let AggregatedMetrics::F64(MetricData::Histogram(h)) = data {
+                last = h.data_points().next().map(|p| p.bounds().collect());
+            }
+        });
+        last
+    }
+
     /// The latest value of a `u64` gauge a service exported, summed over its data points that
     /// carry `attribute` (any point when `None`).
     pub fn last_gauge_u64(
@@ -92,28 +126,17 @@ impl MemorySink {
         attribute: Option<(&str, &str)>,
     ) -> Option<u64> {
         use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData};
-        let exporters = self.services().into_iter().find(|(s, _)| s == service)?.1;
-        let batches = exporters.metrics.get_finished_metrics().ok()?;
         let mut last = None;
-        for rm in &batches {
-            for sm in rm.scope_metrics() {
-                for m in sm.metrics().filter(|m| m.name() == name) {
-                    if let AggregatedMetrics::U64(MetricData::Gauge(g)) = m.data() {
-                        let sum = g
-                            .data_points()
-                            .filter(|p| {
-                                attribute.is_none_or(|(k, v)| {
-                                    p.attributes()
-                                        .any(|kv| kv.key.as_str() == k && kv.value.as_str() == v)
-                                })
-                            })
-                            .map(|p| p.value())
-                            .sum::<u64>();
-                        last = Some(sum);
-                    }
-                }
+        self.each_export(service, name, |data| {
+            if let AggregatedMetrics::U64(MetricData::Gauge(g)) = data {
+                last = Some(
+                    g.data_points()
+                        .filter(|p| carries(p.attributes(), attribute))
+                        .map(|p| p.value())
+                        .sum::<u64>(),
+                );
             }
-        }
+        });
         last
     }
 
@@ -126,45 +149,23 @@ impl MemorySink {
         attribute: Option<(&str, &str)>,
     ) -> Option<i64> {
         use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData};
-        let exporters = self.services().into_iter().find(|(s, _)| s == service)?.1;
-        let batches = exporters.metrics.get_finished_metrics().ok()?;
-        let wanted = |attrs: &mut dyn Iterator<Item = &opentelemetry::KeyValue>| {
-            let Some((k, v)) = attribute else {
-                return true;
-            };
-            for kv in attrs {
-                if kv.key.as_str() == k && kv.value.as_str() == v {
-                    return true;
-                }
-            }
-            false
-        };
         let mut last = None;
-        for rm in &batches {
-            for sm in rm.scope_metrics() {
-                for m in sm.metrics().filter(|m| m.name() == name) {
-                    match m.data() {
-                        AggregatedMetrics::I64(MetricData::Gauge(g)) => {
-                            last = Some(
-                                g.data_points()
-                                    .filter(|p| wanted(&mut p.attributes()))
-                                    .map(|p| p.value())
-                                    .sum::<i64>(),
-                            );
-                        }
-                        AggregatedMetrics::I64(MetricData::Sum(g)) => {
-                            last = Some(
-                                g.data_points()
-                                    .filter(|p| wanted(&mut p.attributes()))
-                                    .map(|p| p.value())
-                                    .sum::<i64>(),
-                            );
-                        }
-                        _ => {}
-                    }
-                }
-            }
-        }
+        self.each_export(service, name, |data| {
+            let sum = match data {
+                AggregatedMetrics::I64(MetricData::Gauge(g)) => g
+                    .data_points()
+                    .filter(|p| carries(p.attributes(), attribute))
+                    .map(|p| p.value())
+                    .sum::<i64>(),
+                AggregatedMetrics::I64(MetricData::Sum(g)) => g
+                    .data_points()
+                    .filter(|p| carries(p.attributes(), attribute))
+                    .map(|p| p.value())
+                    .sum::<i64>(),
+                _ => return,
+            };
+            last = Some(sum);
+        });
         last
     }
 
@@ -175,4 +176,12 @@ impl MemorySink {
             e.metrics.reset();
         }
     }
+}
+
+/// Whether a data point's attributes hold `attribute` (any do when `None`).
+fn carries<'a>(
+    mut attrs: impl Iterator<Item = &'a opentelemetry::KeyValue>,
+    attribute: Option<(&str, &str)>,
+) -> bool {
+    attribute.is_none_or(|(k, v)| attrs.any(|kv| kv.key.as_str() == k && kv.value.as_str() == v))
 }

@@ -223,15 +223,12 @@ impl MessagingClient {
         let traffic_type = baggage_value(&cx, TRAFFIC_TYPE);
         let started = Instant::now();
         let result = send(headers).instrument(span.clone()).await;
-        let mut attrs = self.common("publish", out.destination);
-        if let Err(e) = &result {
-            span.record("otel.status_code", "ERROR");
-            span.record("error.type", e.error_type());
-            attrs.push(KeyValue::new("error.type", e.error_type()));
-        }
-        if let Some(t) = traffic_type {
-            attrs.push(KeyValue::new(TRAFFIC_TYPE, t));
-        }
+        let attrs = outcome(
+            &span,
+            result.as_ref().err(),
+            self.common("publish", out.destination),
+            traffic_type,
+        );
         self.sent.add(1, &attrs);
         self.operation_duration
             .record(started.elapsed().as_secs_f64(), &attrs);
@@ -280,17 +277,29 @@ impl MessagingClient {
             "messaging.consumer.group.name",
             inc.consumer_group.to_owned(),
         ));
-        if let Err(e) = &result {
-            span.record("otel.status_code", "ERROR");
-            span.record("error.type", e.error_type());
-            attrs.push(KeyValue::new("error.type", e.error_type()));
-        }
-        if let Some(t) = traffic_type {
-            attrs.push(KeyValue::new(TRAFFIC_TYPE, t));
-        }
+        let attrs = outcome(&span, result.as_ref().err(), attrs, traffic_type);
         self.consumed.add(1, &attrs);
         self.process_duration
             .record(started.elapsed().as_secs_f64(), &attrs);
         result
     }
+}
+
+/// Marks `span` failed with its `error.type` when the operation failed, and gives the metric
+/// attributes their outcome and traffic type.
+fn outcome<E: MessagingFailure>(
+    span: &tracing::Span,
+    failure: Option<&E>,
+    mut attrs: Vec<KeyValue>,
+    traffic_type: Option<String>,
+) -> Vec<KeyValue> {
+    if let Some(e) = failure {
+        span.record("otel.status_code", "ERROR");
+        span.record("error.type", e.error_type());
+        attrs.push(KeyValue::new("error.type", e.error_type()));
+    }
+    if let Some(t) = traffic_type {
+        attrs.push(KeyValue::new(TRAFFIC_TYPE, t));
+    }
+    attrs
 }

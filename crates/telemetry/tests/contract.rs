@@ -38,6 +38,34 @@ fn hub(settings: Settings) -> (TelemetryHub, MemorySink) {
     (hub, sink)
 }
 
+/// Serves `app` behind the server layer of `t`, on a thread of its own under `t`'s dispatch
+/// (as the launcher arranges), with the peer's address as the shop's servers have it; answers
+/// the port.
+async fn serve_traced(app: axum::Router, t: &telemetry::ServiceTelemetry) -> u16 {
+    let app = app.layer(axum::middleware::from_fn_with_state(
+        t.clone(),
+        telemetry::http_server::trace_http,
+    ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let dispatch = t.dispatch().clone();
+    std::thread::spawn(move || {
+        tracing::dispatcher::with_default(&dispatch, || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("rt");
+            rt.block_on(async {
+                let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
+                axum::serve(listener, app).await
+            })
+        })
+    });
+    port
+}
+
 struct Failed;
 
 impl DbFailure for Failed {
@@ -168,26 +196,8 @@ async fn http_server_and_client_spans_follow_the_conventions() {
         .route(
             "/missing",
             axum::routing::get(|| async { (http::StatusCode::NOT_FOUND, "no") }),
-        )
-        .layer(axum::middleware::from_fn_with_state(
-            server_t.clone(),
-            telemetry::http_server::trace_http,
-        ));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    let dispatch = server_t.dispatch().clone();
-    std::thread::spawn(move || {
-        // The server runs under its own service's dispatch, as the launcher arranges.
-        tracing::dispatcher::with_default(&dispatch, || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("rt");
-            rt.block_on(async { axum::serve(listener, app).await })
-        })
-    });
+        );
+    let port = serve_traced(app, &server_t).await;
 
     let client = HttpClient::new(client_t.clone(), Duration::from_secs(2));
     let up = Upstream::new("server-svc", format!("http://127.0.0.1:{port}"));
@@ -306,29 +316,8 @@ async fn server_spans_name_their_client_and_synthetic_shoppers_and_keep_odd_meth
     let (hub, sink) = hub(Settings::default());
     let server_t = hub.service("server-svc").expect("telemetry");
     let client_t = hub.service("loadgen-svc").expect("telemetry");
-    let app = axum::Router::new()
-        .route("/items/{id}", axum::routing::any(|| async { "ok" }))
-        .layer(axum::middleware::from_fn_with_state(
-            server_t.clone(),
-            telemetry::http_server::trace_http,
-        ));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    let dispatch = server_t.dispatch().clone();
-    std::thread::spawn(move || {
-        tracing::dispatcher::with_default(&dispatch, || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("rt");
-            rt.block_on(async {
-                let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
-                axum::serve(listener, app).await
-            })
-        })
-    });
+    let app = axum::Router::new().route("/items/{id}", axum::routing::any(|| async { "ok" }));
+    let port = serve_traced(app, &server_t).await;
     let shopper = HttpClient::new(client_t.clone(), Duration::from_secs(2)).synthetic();
     let up = Upstream::new("server-svc", format!("http://127.0.0.1:{port}"));
     let dispatch = client_t.dispatch().clone();
@@ -445,5 +434,32 @@ fn a_sql_command_on_no_table_is_named_with_its_database() {
     assert_eq!(
         attr(&spans[0], "db.operation.name").as_deref(),
         Some("COMMIT")
+    );
+}
+
+#[test]
+fn database_durations_use_the_database_conventions_buckets() {
+    let (hub, sink) = hub(Settings::default());
+    let t = hub.service("checkout").expect("telemetry");
+    let db = DbClient::new(t.clone(), DbSystem::Postgresql, "shop", None, None);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("rt");
+    tracing::dispatcher::with_default(t.dispatch(), || {
+        rt.block_on(async {
+            let op = DbOperation::on("SELECT", "orders", "SELECT id FROM orders");
+            let _ = db.run(op, async { Ok::<_, Failed>(1) }).await;
+        })
+    });
+    t.flush();
+    assert_eq!(
+        sink.histogram_bounds("checkout", "db.client.operation.duration"),
+        Some(telemetry::DB_DURATION_BUCKETS.to_vec())
+    );
+    assert_eq!(
+        telemetry::DB_DURATION_BUCKETS,
+        &[0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0],
+        "the buckets the database conventions advise"
     );
 }

@@ -34,6 +34,9 @@ pub struct AmqpBroker {
 struct Link {
     connection: Connection,
     publisher: Channel,
+    /// The channel queue depths are read on, opened on first use: a passive declare of a
+    /// missing queue closes its channel, so it is not the publisher's.
+    inspector: Option<Channel>,
 }
 
 fn unavailable(e: impl std::fmt::Display) -> BrokerError {
@@ -96,6 +99,7 @@ impl AmqpBroker {
             *link = Some(Link {
                 connection,
                 publisher,
+                inspector: None,
             });
         }
         tokio::sync::MutexGuard::try_map(link, Option::as_mut)
@@ -328,17 +332,22 @@ impl AmqpBroker {
         Ok(())
     }
 
+    /// Messages ready in `queue`, read on the link's inspector channel (opened again after a
+    /// failure; a lost connection is found by the next use of the link).
     pub async fn depth(&self, queue: &str) -> Result<u64, BrokerError> {
-        let r = self.depth_once(queue).await;
-        self.on_failure(r).await
-    }
-
-    async fn depth_once(&self, queue: &str) -> Result<u64, BrokerError> {
-        // A passive declare on a channel of its own: a missing queue closes the channel.
-        let ch = self.channel().await?;
+        let mut link = self.link().await?;
+        let inspector = match &link.inspector {
+            Some(ch) if ch.status().connected() => ch.clone(),
+            _ => {
+                let ch = bounded("open a channel", link.connection.create_channel()).await?;
+                link.inspector = Some(ch.clone());
+                ch
+            }
+        };
+        drop(link);
         let q = bounded(
             "inspect a queue",
-            ch.queue_declare(
+            inspector.queue_declare(
                 queue.into(),
                 QueueDeclareOptions {
                     passive: true,
@@ -347,9 +356,8 @@ impl AmqpBroker {
                 FieldTable::default(),
             ),
         )
-        .await;
-        let _ = ch.close(200, ShortString::from("done")).await;
-        Ok(u64::from(q?.message_count()))
+        .await?;
+        Ok(u64::from(q.message_count()))
     }
 }
 
