@@ -23,6 +23,8 @@ and the environment variable names they read. This script writes:
                                               deploy/compose/otel-collector.yaml; every
                                               component must be one otelcol-contrib has
                                               (deploy/otelcol-contrib-components.txt)
+  deploy/span-metrics-dimensions.json         what each span-metrics connector groups
+                                              by, for the test of the shop's spans
 
 Adding a service is: add it in the code, build, run this script, commit what it wrote.
 --check writes nothing and exits 1 when a committed file differs from what it would write
@@ -599,6 +601,7 @@ def render(data: dict) -> dict[Path, str]:
         GENERATED / "stores.yaml": HEADER + to_yaml(store_policies(services)),
         COMPOSE: compose(services),
         COMPOSE_CORALOGIX: compose_coralogix(),
+        collector.DIMENSIONS_CONTRACT: json.dumps(collector.dimensions_contract(), indent=2) + "\n",
     }
     known = collector.known_components()
     for path, (header, config) in collector.configurations().items():

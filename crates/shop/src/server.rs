@@ -130,8 +130,12 @@ pub fn app(service: crate::service::Service, ctx: &crate::service::ServiceContex
             crate::scenario::faults::per_request,
         ))
         .layer(axum::middleware::from_fn_with_state(
-            telemetry,
+            telemetry.clone(),
             telemetry::http_server::trace_http,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            (ctx.faults.clone(), telemetry),
+            crate::scenario::faults::route_release,
         ))
         .layer(axum::middleware::from_fn_with_state(
             service.demo_routes,

@@ -78,6 +78,9 @@ pub struct DbClient {
     namespace: String,
     address: Option<String>,
     port: Option<u16>,
+    /// A Redis connection's database index, when its namespace is a name (see
+    /// [`DbClient::with_redis_database_index`]).
+    redis_database_index: Option<i64>,
 }
 
 impl DbClient {
@@ -94,7 +97,16 @@ impl DbClient {
             namespace: namespace.into(),
             address,
             port,
+            redis_database_index: None,
         }
+    }
+
+    /// For Redis, whose conventions make the namespace the database index (`0`), which names
+    /// nothing in a database catalog: the namespace given to [`DbClient::new`] is then the
+    /// keyspace's name, and the index goes in `db.redis.database_index`.
+    pub fn with_redis_database_index(mut self, index: i64) -> Self {
+        self.redis_database_index = Some(index);
+        self
     }
 
     pub fn system(&self) -> DbSystem {
@@ -137,6 +149,7 @@ impl DbClient {
             db.statement = Empty,
             net.peer.name = Empty,
             net.peer.port = Empty,
+            db.redis.database_index = self.redis_database_index,
         );
         let system = self.system.as_str();
         span.record("db.system.name", system);

@@ -11,6 +11,7 @@ use axum::response::Response;
 use opentelemetry::KeyValue;
 use tracing::Instrument as _;
 use tracing::field::Empty;
+use tracing::instrument::WithSubscriber as _;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
 use crate::ServiceTelemetry;
@@ -66,6 +67,12 @@ fn client_of(request: &Request) -> (Option<String>, Option<std::net::SocketAddr>
     (forwarded.or(peer.map(|p| p.ip().to_string())), peer)
 }
 
+/// A request extension: the release of the service that serves this request (see
+/// [`ServiceTelemetry::release`]). Its spans, logs and server metrics are that release's, under
+/// its `service.version`.
+#[derive(Clone)]
+pub struct ServedBy(pub ServiceTelemetry);
+
 /// axum middleware: `Router::layer(axum::middleware::from_fn_with_state(telemetry, trace_http))`.
 pub async fn trace_http(
     State(telemetry): State<ServiceTelemetry>,
@@ -75,6 +82,19 @@ pub async fn trace_http(
     if UNTRACED_PATHS.contains(&request.uri().path()) {
         return next.run(request).await;
     }
+    match request.extensions().get::<ServedBy>() {
+        Some(ServedBy(release)) => {
+            let release = release.clone();
+            let dispatch = release.dispatch().clone();
+            traced(release, request, next)
+                .with_subscriber(dispatch)
+                .await
+        }
+        None => traced(telemetry, request, next).await,
+    }
+}
+
+async fn traced(telemetry: ServiceTelemetry, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let parent = crate::propagation::extract(telemetry.propagator(), request.headers());
     // Every request gets a traffic type: its caller's, or the one this route gives the untagged.

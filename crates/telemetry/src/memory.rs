@@ -8,10 +8,15 @@ use opentelemetry_sdk::logs::InMemoryLogExporter;
 use opentelemetry_sdk::metrics::InMemoryMetricExporter;
 use opentelemetry_sdk::trace::InMemorySpanExporter;
 
+/// A service's name, and the version of a release started beside it (`None`: the service as
+/// started).
+type Key = (String, Option<String>);
+
 /// In-memory exporters, one set per service, for tests and local inspection.
 #[derive(Clone, Default)]
 pub struct MemorySink {
-    inner: Arc<Mutex<HashMap<String, MemoryExporters>>>,
+    /// Keyed by service and, for a release started beside it, the release's version.
+    inner: Arc<Mutex<HashMap<Key, MemoryExporters>>>,
 }
 
 #[derive(Clone)]
@@ -26,9 +31,9 @@ impl MemorySink {
         Self::default()
     }
 
-    pub(crate) fn exporters_for(&self, service: &str) -> MemoryExporters {
+    pub(crate) fn exporters_for(&self, service: &str, release: Option<&str>) -> MemoryExporters {
         let mut map = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        map.entry(service.to_owned())
+        map.entry((service.to_owned(), release.map(str::to_owned)))
             .or_insert_with(|| MemoryExporters {
                 spans: InMemorySpanExporter::default(),
                 logs: InMemoryLogExporter::default(),
@@ -37,17 +42,44 @@ impl MemorySink {
             .clone()
     }
 
-    fn services(&self) -> Vec<(String, MemoryExporters)> {
+    /// Every service's exporters, the releases' included.
+    fn all(&self) -> Vec<(String, Option<String>, MemoryExporters)> {
         let map = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        map.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+        map.iter()
+            .map(|((s, r), v)| (s.clone(), r.clone(), v.clone()))
+            .collect()
+    }
+
+    /// The exporters of each service as it was started (its releases left out).
+    fn services(&self) -> Vec<(String, MemoryExporters)> {
+        self.all()
+            .into_iter()
+            .filter(|(_, r, _)| r.is_none())
+            .map(|(s, _, e)| (s, e))
+            .collect()
     }
 
     /// Every finished span so far, with the name of the service that produced it.
     pub fn spans(&self) -> Vec<(String, opentelemetry_sdk::trace::SpanData)> {
+        self.spans_with_release()
+            .into_iter()
+            .map(|(s, _, d)| (s, d))
+            .collect()
+    }
+
+    /// Every finished span so far, with its service and, when a release started beside the
+    /// service produced it, that release's `service.version`.
+    pub fn spans_with_release(
+        &self,
+    ) -> Vec<(String, Option<String>, opentelemetry_sdk::trace::SpanData)> {
         let mut out = Vec::new();
-        for (service, e) in self.services() {
+        for (service, release, e) in self.all() {
             if let Ok(spans) = e.spans.get_finished_spans() {
-                out.extend(spans.into_iter().map(|s| (service.clone(), s)));
+                out.extend(
+                    spans
+                        .into_iter()
+                        .map(|s| (service.clone(), release.clone(), s)),
+                );
             }
         }
         out
@@ -56,7 +88,7 @@ impl MemorySink {
     /// Every emitted log record so far, with its service.
     pub fn logs(&self) -> Vec<(String, opentelemetry_sdk::logs::SdkLogRecord)> {
         let mut out = Vec::new();
-        for (service, e) in self.services() {
+        for (service, _, e) in self.all() {
             if let Ok(logs) = e.logs.get_emitted_logs() {
                 out.extend(logs.into_iter().map(|l| (service.clone(), l.record)));
             }
@@ -170,7 +202,7 @@ impl MemorySink {
     }
 
     pub fn clear(&self) {
-        for (_, e) in self.services() {
+        for (_, _, e) in self.all() {
             e.spans.reset();
             e.logs.reset();
             e.metrics.reset();

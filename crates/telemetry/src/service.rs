@@ -215,14 +215,31 @@ impl TelemetryHub {
 
     /// Builds the providers, instruments and `tracing` dispatch of one service.
     pub fn service(&self, name: &str) -> anyhow::Result<ServiceTelemetry> {
-        let s = &self.settings;
-        let service_name = match (&s.service_name, self.honour_service_name) {
+        let service_name = match (&self.settings.service_name, self.honour_service_name) {
             (Some(n), true) => n.clone(),
             _ => name.to_owned(),
         };
-        let resource = self.resource(&service_name);
+        self.build(service_name, None)
+    }
+
+    /// The telemetry of `service_name`, reporting `release` as its `service.version` when
+    /// given (a new release running beside the one started: see [`ServiceTelemetry::release`]).
+    fn build(
+        &self,
+        service_name: String,
+        release: Option<&str>,
+    ) -> anyhow::Result<ServiceTelemetry> {
+        let s = &self.settings;
+        let resource = self.resource(&service_name, release);
+        let version = resource
+            .get(&opentelemetry::Key::from_static_str("service.version"))
+            .map(|v| v.to_string())
+            .unwrap_or_else(|| self.version.to_owned());
         #[cfg(feature = "test-util")]
-        let memory = self.memory.as_ref().map(|m| m.exporters_for(&service_name));
+        let memory = self
+            .memory
+            .as_ref()
+            .map(|m| m.exporters_for(&service_name, release));
         let enabled = !s.disabled;
         #[cfg(feature = "test-util")]
         let in_memory = memory.is_some();
@@ -278,7 +295,8 @@ impl TelemetryHub {
 
         let tracer = tracer_provider.tracer_with_scope(scope(self.version));
         let meter = meter_provider.meter_with_scope(scope(self.version));
-        if metrics_read {
+        // A release shares the process: its metrics are the service's own.
+        if metrics_read && release.is_none() {
             crate::process::register(&meter);
         }
 
@@ -355,11 +373,14 @@ impl TelemetryHub {
                 http_client_duration,
                 db_duration,
                 metrics_read,
+                version,
+                hub: self.clone(),
+                releases: std::sync::Mutex::default(),
             }),
         })
     }
 
-    fn resource(&self, service_name: &str) -> Resource {
+    fn resource(&self, service_name: &str, release: Option<&str>) -> Resource {
         let s = &self.settings;
         let mut attrs = vec![
             KeyValue::new("service.name", service_name.to_owned()),
@@ -394,6 +415,10 @@ impl TelemetryHub {
                 attrs.retain(|kv| kv.key.as_str() != k);
                 attrs.push(KeyValue::new(k.clone(), v.clone()));
             }
+        }
+        if let Some(version) = release {
+            attrs.retain(|kv| kv.key.as_str() != "service.version");
+            attrs.push(KeyValue::new("service.version", version.to_owned()));
         }
         Resource::builder_empty().with_attributes(attrs).build()
     }
@@ -481,6 +506,12 @@ struct Inner {
     db_duration: Histogram<f64>,
     /// Whether any reader collects metrics (an exporter, the console, a test sink).
     metrics_read: bool,
+    /// The `service.version` its resource reports.
+    version: String,
+    /// What built it, for its releases.
+    hub: TelemetryHub,
+    /// The releases started beside it, built on first use and kept.
+    releases: std::sync::Mutex<Vec<ServiceTelemetry>>,
 }
 
 /// The telemetry of one service: cheap to clone, shared by its server, clients and stores.
@@ -524,11 +555,48 @@ impl ServiceTelemetry {
         &self.inner.db_duration
     }
 
+    /// The `service.version` its resource reports.
+    pub fn version(&self) -> &str {
+        &self.inner.version
+    }
+
+    /// The same service as a new release would report it: its own providers and dispatch,
+    /// under the same name, with `version` as `service.version` and a new
+    /// `service.instance.id` (a canary beside the running instance). Built on first use, then
+    /// kept; flushed and stopped with this one.
+    pub fn release(&self, version: &str) -> anyhow::Result<ServiceTelemetry> {
+        let mut releases = self
+            .inner
+            .releases
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(r) = releases.iter().find(|r| r.version() == version) {
+            return Ok(r.clone());
+        }
+        let built = self
+            .inner
+            .hub
+            .build(self.inner.name.clone(), Some(version))?;
+        releases.push(built.clone());
+        Ok(built)
+    }
+
+    fn releases(&self) -> Vec<ServiceTelemetry> {
+        self.inner
+            .releases
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
     /// Exports everything buffered. Blocks: call it outside async code or in `spawn_blocking`.
     pub fn flush(&self) {
         let _ = self.inner.tracer_provider.force_flush();
         let _ = self.inner.logger_provider.force_flush();
         let _ = self.inner.meter_provider.force_flush();
+        for r in self.releases() {
+            r.flush();
+        }
     }
 
     /// Whether metrics leave this service at all: observable instruments are registered only
@@ -543,6 +611,9 @@ impl ServiceTelemetry {
         let _ = self.inner.tracer_provider.shutdown_with_timeout(timeout);
         let _ = self.inner.logger_provider.shutdown_with_timeout(timeout);
         let _ = self.inner.meter_provider.shutdown_with_timeout(timeout);
+        for r in self.releases() {
+            r.shutdown_within(timeout);
+        }
     }
 
     /// Flushes and stops the providers. Blocks, like [`flush`](Self::flush).

@@ -19,6 +19,7 @@ pub enum Scenario {
     ConsumerLag,
     BrokerOutage,
     PoisonMessage,
+    BadRelease,
 }
 
 /// What a scenario does, for people and for the ground-truth records.
@@ -41,7 +42,7 @@ pub const MAX_LEVEL: u8 = 5;
 pub const DEFAULT_LEVEL: u8 = 3;
 
 impl Scenario {
-    pub const ALL: [Scenario; 12] = [
+    pub const ALL: [Scenario; 13] = [
         Scenario::Blackfriday,
         Scenario::PaymentFailure,
         Scenario::SlowQuery,
@@ -54,6 +55,7 @@ impl Scenario {
         Scenario::ConsumerLag,
         Scenario::BrokerOutage,
         Scenario::PoisonMessage,
+        Scenario::BadRelease,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -70,6 +72,7 @@ impl Scenario {
             Scenario::ConsumerLag => "consumer-lag",
             Scenario::BrokerOutage => "broker-outage",
             Scenario::PoisonMessage => "poison-message",
+            Scenario::BadRelease => "bad-release",
         }
     }
 
@@ -176,6 +179,13 @@ impl Scenario {
                 "Level × 10% of order events fail the consumer's processing every time they are tried: each is retried, then dead-lettered, while the rest of the queue flows. Any consumer (accounting, fraud-detection, notification) can be the target.",
                 false,
             ),
+            Scenario::BadRelease => (
+                Checkout,
+                "every request",
+                "bad-release",
+                "A new release of the service rolls out: it serves level × 20% of its requests (all at level 5) and reports its own service.version; 30% of the requests it serves fail with 500 and the rest take 300 ms longer. Grouped by service.version, the errors and the latency are all the new version's. Clearing it rolls back.",
+                true,
+            ),
         };
         Definition {
             name: self,
@@ -192,6 +202,24 @@ impl Scenario {
 pub const CONSUMER_LAG_PER_LEVEL: std::time::Duration = std::time::Duration::from_millis(500);
 /// poison-message: the share of order events that cannot be processed, per level.
 pub const POISON_SHARE_PER_LEVEL: f64 = 0.10;
+
+/// bad-release: the share of the target's requests the new release serves, per level ...
+pub const RELEASE_SHARE_PER_LEVEL: f64 = 0.2;
+/// ... the share of those that fail with a 500 ...
+pub const RELEASE_FAILURE_SHARE: f64 = 0.3;
+/// ... and the time it adds to the others.
+pub const RELEASE_DELAY: std::time::Duration = std::time::Duration::from_millis(300);
+
+/// The `service.version` a bad release of a service at `current` reports: the next minor
+/// version (`1.4.2` → `1.5.0`), or `current` with `-next` when it is not `MAJOR.MINOR.PATCH`.
+pub fn release_version(current: &str) -> String {
+    let core = current.split(['-', '+']).next().unwrap_or_default();
+    let parts: Vec<Option<u64>> = core.split('.').map(|p| p.parse().ok()).collect();
+    match parts.as_slice() {
+        [Some(major), Some(minor), Some(_)] => format!("{major}.{}.0", minor + 1),
+        _ => format!("{current}-next"),
+    }
+}
 
 /// payment-failure: the share of charges that fail, per level ...
 pub const PAYMENT_FAILURES_PER_LEVEL: f64 = 0.08;
@@ -229,6 +257,11 @@ impl Scenario {
                 operation: Some(self.definition().operation),
                 rate: (PAYMENT_FAILURES_PER_LEVEL * f64::from(level)).min(1.0)
                     * PAYMENT_FAILURE_ERROR_SHARE,
+            },
+            Scenario::BadRelease => FailureSignature::Fails {
+                service: target,
+                operation: None,
+                rate: (RELEASE_SHARE_PER_LEVEL * f64::from(level)).min(1.0) * RELEASE_FAILURE_SHARE,
             },
             Scenario::RedisOutage => FailureSignature::Fails {
                 service: target,
@@ -284,6 +317,15 @@ mod tests {
         assert_eq!(blackfriday_step(19.99), 4);
         assert_eq!(blackfriday_step(20.0), 5);
         assert_eq!(blackfriday_step(500.0), 5);
+    }
+
+    #[test]
+    fn a_bad_release_is_the_next_minor_version() {
+        assert_eq!(release_version("0.1.0"), "0.2.0");
+        assert_eq!(release_version("1.4.2"), "1.5.0");
+        assert_eq!(release_version("2.9.1-rc.1"), "2.10.0");
+        assert_eq!(release_version("2024-06-01"), "2024-06-01-next");
+        assert_eq!(release_version(""), "-next");
     }
 
     #[test]

@@ -16,10 +16,17 @@ use rand::{Rng as _, SeedableRng as _};
 use tokio::sync::watch;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
-use super::catalogue::Scenario;
+use axum::response::IntoResponse as _;
+use telemetry::ServiceTelemetry;
+use telemetry::http_server::ServedBy;
+
+use super::catalogue::{
+    RELEASE_DELAY, RELEASE_FAILURE_SHARE, RELEASE_SHARE_PER_LEVEL, Scenario, release_version,
+};
 use super::state::{Activation, State, now_ms};
 use super::store::ScenarioStore;
 use crate::config::ServiceName;
+use crate::error::ApiError;
 
 /// Bytes a memory-leak request adds per level, and the cap per level: 200 MiB at level 5,
 /// which with the process's own ~30 MiB stays under the services' 256 Mi pod limit, so the
@@ -242,12 +249,51 @@ fn exempt(path: &str) -> bool {
     path == "/health" || path == "/ready" || path.starts_with("/scenarios")
 }
 
-/// Middleware: the memory leak and the CPU hotspot act on every request of their service.
+/// Middleware, outside the telemetry layer: while `bad-release` acts on this service, a share
+/// of its requests is served by the new release, whose telemetry reports the new
+/// `service.version` ([`ServiceTelemetry::release`]).
+pub async fn route_release(
+    AxumState((faults, telemetry)): AxumState<(Faults, ServiceTelemetry)>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    if !exempt(request.uri().path())
+        && let Some(f) = faults.active(Scenario::BadRelease)
+        && f.roll((RELEASE_SHARE_PER_LEVEL * f64::from(f.level)).min(1.0))
+    {
+        match telemetry.release(&release_version(telemetry.version())) {
+            Ok(release) => {
+                request.extensions_mut().insert(ServedBy(release));
+            }
+            Err(e) => {
+                tracing::warn!(event.name = "scenario.release_failed", exception.message = %e, "the new release's telemetry could not be built");
+            }
+        }
+    }
+    next.run(request).await
+}
+
+/// Middleware: the memory leak and the CPU hotspot act on every request of their service, and
+/// the bad release on the requests it serves.
 pub async fn per_request(
     AxumState(faults): AxumState<Faults>,
     request: Request,
     next: Next,
 ) -> Response {
+    if let Some(ServedBy(release)) = request.extensions().get::<ServedBy>()
+        && let Some(f) = faults.active(Scenario::BadRelease)
+    {
+        f.mark();
+        if f.roll(RELEASE_FAILURE_SHARE) {
+            return ApiError::internal(anyhow::anyhow!(
+                "release {} of {}: unhandled state in the new code path",
+                release.version(),
+                release.name()
+            ))
+            .into_response();
+        }
+        tokio::time::sleep(RELEASE_DELAY).await;
+    }
     if !exempt(request.uri().path()) {
         if let Some(f) = faults.active(Scenario::MemoryLeak) {
             f.mark();

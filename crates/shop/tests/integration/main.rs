@@ -16,3 +16,4 @@ mod loadgen;
 mod otlp_types;
 mod outage;
 mod scenarios;
+mod span_metrics;

@@ -5,13 +5,10 @@
 //! against the table below — one missing from the table fails too, so a new attribute gets a
 //! declared type.
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::support::*;
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value::Value};
-use prost::Message as _;
+use opentelemetry_proto::tonic::common::v1::{AnyValue, any_value::Value};
 use shop::ServiceName;
 use telemetry::Settings;
 
@@ -51,6 +48,7 @@ const TYPES: &[(&str, Type)] = &[
     ("db.operation.name", Type::Str),
     ("db.query.text", Type::Str),
     ("db.response.status_code", Type::Str),
+    ("db.redis.database_index", Type::Int),
     ("db.system", Type::Str),
     ("db.name", Type::Str),
     ("db.operation", Type::Str),
@@ -115,57 +113,9 @@ fn type_of(v: &Option<AnyValue>) -> Option<Type> {
     }
 }
 
-type Seen = Arc<Mutex<BTreeMap<String, std::collections::BTreeSet<Type>>>>;
-
-fn record(seen: &Seen, attrs: &[KeyValue]) {
-    let mut s = seen.lock().unwrap_or_else(|e| e.into_inner());
-    for kv in attrs {
-        if let Some(t) = type_of(&kv.value) {
-            s.entry(kv.key.clone()).or_default().insert(t);
-        }
-    }
-}
-
-/// A plain OTLP/HTTP protobuf receiver of traces that keeps each attribute's types.
-async fn receiver() -> (String, Seen) {
-    let seen: Seen = Seen::default();
-    let kept = seen.clone();
-    let app = axum::Router::new()
-        .route(
-            "/v1/traces",
-            axum::routing::post(move |body: axum::body::Bytes| {
-                let seen = kept.clone();
-                async move {
-                    let Ok(req) = ExportTraceServiceRequest::decode(body) else {
-                        return http::StatusCode::BAD_REQUEST;
-                    };
-                    for rs in &req.resource_spans {
-                        if let Some(r) = &rs.resource {
-                            record(&seen, &r.attributes);
-                        }
-                        for ss in &rs.scope_spans {
-                            for span in &ss.spans {
-                                record(&seen, &span.attributes);
-                            }
-                        }
-                    }
-                    http::StatusCode::OK
-                }
-            }),
-        )
-        .route("/v1/metrics", axum::routing::post(|| async { "" }))
-        .route("/v1/logs", axum::routing::post(|| async { "" }));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("addr"));
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (url, seen)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_standard_attribute_is_exported_with_its_conventions_type() {
-    let (url, seen) = receiver().await;
+    let receiver = OtlpReceiver::start().await;
     let db = TestDatabase::create().await;
     let config = test_config(
         shop::Database::Postgres {
@@ -173,7 +123,7 @@ async fn every_standard_attribute_is_exported_with_its_conventions_type() {
         },
         Some(redis_url()),
     );
-    let shop = TestShop::start_exporting(config, Settings::default(), Some(&url));
+    let shop = TestShop::start_exporting(config, Settings::default(), Some(&receiver.url));
     shop.wait_ready(ServiceName::Checkout).await;
     shop.run_journeys(3).await;
     // A failing call and a 4xx, for error.type and the error paths' attributes.
@@ -187,7 +137,14 @@ async fn every_standard_attribute_is_exported_with_its_conventions_type() {
     tokio::time::sleep(std::time::Duration::from_secs(2)).await;
     shop.stop().await;
 
-    let seen = seen.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let mut seen: BTreeMap<String, BTreeSet<Type>> = BTreeMap::new();
+    for s in receiver.spans() {
+        for kv in s.resource.iter().chain(&s.span.attributes) {
+            if let Some(t) = type_of(&kv.value) {
+                seen.entry(kv.key.clone()).or_default().insert(t);
+            }
+        }
+    }
     let want: BTreeMap<&str, Type> = TYPES.iter().copied().collect();
     let mut wrong = Vec::new();
     for (key, types) in &seen {

@@ -1436,3 +1436,105 @@ async fn each_scenario_change_is_posted_as_a_change_marker_without_holding_up_th
     shop.stop().await;
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_release_fails_and_slows_only_the_new_version_and_rolls_back() {
+    use shop::scenario::catalogue::{
+        RELEASE_DELAY, RELEASE_FAILURE_SHARE, RELEASE_SHARE_PER_LEVEL, release_version,
+    };
+    let (shop, dir) = embedded_shop().await;
+    shop.wait_ready(ServiceName::Checkout).await;
+    let new_version = release_version(env!("CARGO_PKG_VERSION"));
+    shop.set_scenario(
+        "bad-release",
+        json!({"level": 3, "seed": 42, "mark_faults": true}),
+    )
+    .await;
+    let n = 80;
+    let requests = burst(
+        &shop,
+        (n, 4),
+        Method::GET,
+        ServiceName::Checkout,
+        "/orders/ord_missing",
+        None,
+        "demo",
+    )
+    .await;
+    let served = server_spans(&shop, &requests, "checkout").await;
+    let (new, old): (Vec<_>, Vec<_>) = requests
+        .iter()
+        .zip(&served)
+        .partition(|(_, s)| s.release.is_some());
+    // The new release serves level × 20% of the requests, and reports its own version.
+    let share = new.len() as f64 / n as f64;
+    let want = RELEASE_SHARE_PER_LEVEL * 3.0;
+    assert!(
+        (share - want).abs() < 0.2,
+        "the new release served {share:.2} of the requests, {want:.2} expected"
+    );
+    assert!(
+        new.iter()
+            .all(|(_, s)| s.release.as_deref() == Some(new_version.as_str())),
+        "every span of the new release reports {new_version}"
+    );
+    // Its failures and its latency are its own; the old version is untouched.
+    let failed: Vec<_> = new.iter().filter(|(r, _)| r.status == 500).collect();
+    let fail_share = failed.len() as f64 / new.len() as f64;
+    assert!(
+        (fail_share - RELEASE_FAILURE_SHARE).abs() < 0.2 && !failed.is_empty(),
+        "{fail_share:.2} of the new release's requests failed, {RELEASE_FAILURE_SHARE} expected"
+    );
+    assert!(failed.iter().all(|(_, s)| is_error(s)));
+    assert!(
+        failed
+            .iter()
+            .all(|(_, s)| s.attr("fault.scenario").as_deref() == Some("bad-release")),
+        "--mark-faults marks what the release broke"
+    );
+    for (r, s) in new.iter().filter(|(r, _)| r.status != 500) {
+        assert_eq!(r.status, 404, "{:?}", r.body);
+        assert!(
+            duration(s) >= RELEASE_DELAY,
+            "the new release adds {RELEASE_DELAY:?}: {:?}",
+            duration(s)
+        );
+    }
+    assert!(
+        old.iter().all(|(r, s)| r.status == 404 && !is_error(s)),
+        "the old version serves as before"
+    );
+    // A request the new release serves is one trace: its database span is the release's too,
+    // a child of its server span.
+    let (r, server) = new
+        .iter()
+        .find(|(r, _)| r.status == 404)
+        .expect("a request the release served");
+    let trace = shop.spans_of(r.trace_id, "checkout").await;
+    let select = trace
+        .iter()
+        .find(|s| s.service == "checkout" && *s.kind() == SpanKind::Client)
+        .expect("the order lookup's database span");
+    assert_eq!(select.parent(), server.id());
+    assert_eq!(select.release.as_deref(), Some(new_version.as_str()));
+    // Only the server span's parent (the caller's, injected by the test) is outside the trace.
+    assert!(orphans(&trace).iter().all(|s| s.id() == server.id()));
+
+    // Cleared: rolled back, every request the old version's, none failing.
+    shop.clear_scenario("bad-release").await;
+    let after = burst(
+        &shop,
+        (20, 4),
+        Method::GET,
+        ServiceName::Checkout,
+        "/orders/ord_missing",
+        None,
+        "demo",
+    )
+    .await;
+    let spans = server_spans(&shop, &after, "checkout").await;
+    assert!(after.iter().all(|r| r.status == 404));
+    assert!(spans.iter().all(|s| s.release.is_none() && !is_error(s)));
+    shop.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}

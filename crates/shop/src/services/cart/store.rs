@@ -131,8 +131,11 @@ impl CartStore {
     }
 }
 
+/// The prefix of the carts' keys, and the name their Redis database is reported by.
+const KEYSPACE: &str = "cart";
+
 fn key(cart_id: &str) -> String {
-    format!("cart:{cart_id}")
+    format!("{KEYSPACE}:{cart_id}")
 }
 
 /// One multiplexed connection, made on first use and again after it breaks, with short
@@ -165,12 +168,14 @@ impl RedisCarts {
             } => (Some(h.clone()), Some(*p)),
             _ => (None, None),
         };
-        let namespace = info.redis_settings().db().to_string();
+        let index = info.redis_settings().db();
         Ok(Self {
             client,
             faults,
             connection: Arc::new(tokio::sync::Mutex::new(None)),
-            db: DbClient::new(telemetry.clone(), DbSystem::Redis, namespace, address, port),
+            // Named by its keyspace, so a database catalog lists "cart", not "0".
+            db: DbClient::new(telemetry.clone(), DbSystem::Redis, KEYSPACE, address, port)
+                .with_redis_database_index(index),
             ttl,
             latency,
         })

@@ -294,6 +294,8 @@ where
 #[derive(Debug, Clone)]
 pub struct Span {
     pub service: String,
+    /// The `service.version` of the release that produced it, when not the one started.
+    pub release: Option<String>,
     pub data: SpanData,
 }
 
@@ -328,9 +330,13 @@ impl Span {
 }
 
 pub fn spans(sink: &MemorySink) -> Vec<Span> {
-    sink.spans()
+    sink.spans_with_release()
         .into_iter()
-        .map(|(service, data)| Span { service, data })
+        .map(|(service, release, data)| Span {
+            service,
+            release,
+            data,
+        })
         .collect()
 }
 
@@ -662,4 +668,104 @@ impl TestShop {
 fn rand_u64() -> u64 {
     let b = uuid::Uuid::new_v4().into_bytes();
     u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) | 1
+}
+
+/// A plain OTLP/HTTP protobuf receiver of traces, independent of the shop's own decoding:
+/// what an OTLP backend would be sent, as it would decode it.
+pub struct OtlpReceiver {
+    pub url: String,
+    requests: std::sync::Arc<
+        std::sync::Mutex<
+            Vec<opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest>,
+        >,
+    >,
+}
+
+impl OtlpReceiver {
+    pub async fn start() -> Self {
+        use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+        use prost::Message as _;
+        let requests = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let kept = requests.clone();
+        let app = axum::Router::new()
+            .route(
+                "/v1/traces",
+                axum::routing::post(move |body: axum::body::Bytes| {
+                    let kept = kept.clone();
+                    async move {
+                        let Ok(req) = ExportTraceServiceRequest::decode(body) else {
+                            return http::StatusCode::BAD_REQUEST;
+                        };
+                        kept.lock().unwrap_or_else(|e| e.into_inner()).push(req);
+                        http::StatusCode::OK
+                    }
+                }),
+            )
+            .route("/v1/metrics", axum::routing::post(|| async { "" }))
+            .route("/v1/logs", axum::routing::post(|| async { "" }));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Self { url, requests }
+    }
+
+    /// Every span received, with its resource's attributes.
+    pub fn spans(&self) -> Vec<ExportedSpan> {
+        let requests = self.requests.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out = Vec::new();
+        for req in requests.iter() {
+            for rs in &req.resource_spans {
+                let resource = rs
+                    .resource
+                    .as_ref()
+                    .map(|r| r.attributes.clone())
+                    .unwrap_or_default();
+                for ss in &rs.scope_spans {
+                    for span in &ss.spans {
+                        out.push(ExportedSpan {
+                            resource: resource.clone(),
+                            span: span.clone(),
+                        });
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+/// A span as an OTLP receiver decoded it.
+#[derive(Debug, Clone)]
+pub struct ExportedSpan {
+    pub resource: Vec<opentelemetry_proto::tonic::common::v1::KeyValue>,
+    pub span: opentelemetry_proto::tonic::trace::v1::Span,
+}
+
+impl ExportedSpan {
+    /// A span attribute, as text.
+    pub fn attr(&self, key: &str) -> Option<String> {
+        text_of(&self.span.attributes, key)
+    }
+
+    /// A resource attribute, as text.
+    pub fn resource_attr(&self, key: &str) -> Option<String> {
+        text_of(&self.resource, key)
+    }
+}
+
+fn text_of(
+    attrs: &[opentelemetry_proto::tonic::common::v1::KeyValue],
+    key: &str,
+) -> Option<String> {
+    use opentelemetry_proto::tonic::common::v1::any_value::Value;
+    let value = attrs.iter().find(|kv| kv.key == key)?.value.as_ref()?;
+    Some(match value.value.as_ref()? {
+        Value::StringValue(s) => s.clone(),
+        Value::IntValue(i) => i.to_string(),
+        Value::BoolValue(b) => b.to_string(),
+        Value::DoubleValue(d) => d.to_string(),
+        other => format!("{other:?}"),
+    })
 }
