@@ -274,7 +274,7 @@ impl Consumer {
                 self.stats.lag_ms.store(lag.max(0), Ordering::Relaxed);
                 self.stats.processed.fetch_add(1, Ordering::Relaxed);
                 if let Err(e) = delivery.ack().await {
-                    tracing::warn!(event.name = "messaging.ack_lost", messaging.message.id = %message.id, exception.message = %e, "acknowledgement lost; the message will be redelivered and found done");
+                    tracing::warn!(event.name = "messaging.ack_lost", messaging.message.id = %message.id, exception.type = std::any::type_name_of_val(&e), exception.message = %e, "acknowledgement lost; the message will be redelivered and found done");
                 }
             }
             Err(e) => {
@@ -289,7 +289,7 @@ impl Consumer {
                         messaging.message.id = %message.id,
                         messaging.destination.subscription.name = %self.queue.name,
                         error.type = e.error_type(),
-                        exception.message = %e,
+                        exception.type = std::any::type_name_of_val(&e), exception.message = %e,
                         "message dead-lettered"
                     );
                 } else {
@@ -297,14 +297,14 @@ impl Consumer {
                         event.name = "messaging.message.retried",
                         messaging.message.id = %message.id,
                         error.type = e.error_type(),
-                        exception.message = %e,
+                        exception.type = std::any::type_name_of_val(&e), exception.message = %e,
                         attempt = i64::from(*tries),
                         "message processing failed; retried"
                     );
                     tokio::time::sleep(Duration::from_millis(100) * *tries).await;
                 }
                 if let Err(e) = delivery.reject(!last).await {
-                    tracing::warn!(event.name = "messaging.reject_lost", messaging.message.id = %message.id, exception.message = %e, "rejection lost; the message will be redelivered");
+                    tracing::warn!(event.name = "messaging.reject_lost", messaging.message.id = %message.id, exception.type = std::any::type_name_of_val(&e), exception.message = %e, "rejection lost; the message will be redelivered");
                 }
             }
         }

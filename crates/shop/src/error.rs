@@ -118,6 +118,8 @@ pub struct ApiError {
     pub code: String,
     pub message: String,
     source: Option<anyhow::Error>,
+    /// The Rust type of `source` as it was given (`exception.type` of the log).
+    source_type: &'static str,
 }
 
 impl std::fmt::Display for ApiError {
@@ -139,6 +141,7 @@ impl ApiError {
             code: code.into(),
             message: message.into(),
             source: None,
+            source_type: "",
         }
     }
 
@@ -174,7 +177,8 @@ impl ApiError {
         .with_source(cause)
     }
 
-    pub fn with_source(mut self, cause: impl Into<anyhow::Error>) -> Self {
+    pub fn with_source<E: Into<anyhow::Error>>(mut self, cause: E) -> Self {
+        self.source_type = std::any::type_name::<E>();
         self.source = Some(cause.into());
         self
     }
@@ -194,7 +198,7 @@ impl IntoResponse for ApiError {
         if self.status.is_server_error() {
             match &self.source {
                 Some(cause) => {
-                    tracing::error!(event.name = "http.request.failed", http.response.status_code = i64::from(self.status.as_u16()), error.type = %self.code, exception.message = %format!("{cause:#}"), "{}", self.message)
+                    tracing::error!(event.name = "http.request.failed", http.response.status_code = i64::from(self.status.as_u16()), error.type = %self.code, exception.type = self.source_type, exception.message = %format!("{cause:#}"), "{}", self.message)
                 }
                 None => {
                     tracing::error!(event.name = "http.request.failed", http.response.status_code = i64::from(self.status.as_u16()), error.type = %self.code, "{}", self.message)

@@ -351,7 +351,7 @@ async fn apply_demo_mode(store: &ScenarioStore, demo: &DemoStart) {
     match store.apply(Command::Set(activation)).await {
         Ok((_, changes)) => crate::scenario::api::log_changes(store, &changes),
         Err(e) => {
-            tracing::warn!(event.name = "scenario.demo_mode_failed", exception.message = %e, "DEMO_MODE=blackfriday could not be applied")
+            tracing::warn!(event.name = "scenario.demo_mode_failed", exception.type = std::any::type_name_of_val(&e), exception.message = %e, "DEMO_MODE=blackfriday could not be applied")
         }
     }
 }
@@ -415,7 +415,7 @@ fn run_service(
                     let _ = shutdown.wait_for(|s| *s).await;
                 };
                 if let Err(e) = crate::server::serve(listener, app, stop).await {
-                    tracing::error!(event.name = "service.failed", exception.message = %e, "{service} server failed");
+                    tracing::error!(event.name = "service.failed", exception.type = std::any::type_name_of_val(&e), exception.message = %e, "{service} server failed");
                 }
             });
             let _ = served.await;

@@ -1,6 +1,7 @@
 //! Every log event the shop writes has a stable `event.name`, so a backend can count and alert
-//! on it by name rather than by message text (checked over the sources, as `layers` checks the
-//! imports).
+//! on it by name rather than by message text, and an error in one is recorded as the conventions
+//! record an exception, `exception.type` beside `exception.message` (checked over the sources, as
+//! `layers` checks the imports).
 
 #[test]
 fn every_log_event_has_an_event_name() {
@@ -34,15 +35,23 @@ fn every_log_event_has_an_event_name() {
                         (depth == 0).then_some(i)
                     })
                     .unwrap_or(args.len());
-                if !args[..end].contains("event.name") {
-                    let line = text[..at].lines().count() + 1;
-                    missing.push(format!("{}:{line}", path.display()));
+                let args = &args[..end];
+                let line = text[..at].lines().count() + 1;
+                if !args.contains("event.name") {
+                    missing.push(format!("{}:{line}: no event.name", path.display()));
+                }
+                // An error is an exception, as the conventions record one: type and message.
+                if args.contains("exception.message") && !args.contains("exception.type") {
+                    missing.push(format!(
+                        "{}:{line}: exception.message without exception.type",
+                        path.display()
+                    ));
                 }
             }
         }
     }
     assert!(
         missing.is_empty(),
-        "log events without event.name: {missing:#?}"
+        "log events short of the contract: {missing:#?}"
     );
 }

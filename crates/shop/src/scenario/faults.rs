@@ -266,7 +266,7 @@ pub async fn route_release(
                 request.extensions_mut().insert(ServedBy(release));
             }
             Err(e) => {
-                tracing::warn!(event.name = "scenario.release_failed", exception.message = %e, "the new release's telemetry could not be built");
+                tracing::warn!(event.name = "scenario.release_failed", exception.type = std::any::type_name_of_val(&e), exception.message = %e, "the new release's telemetry could not be built");
             }
         }
     }

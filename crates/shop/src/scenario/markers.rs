@@ -62,7 +62,7 @@ pub fn post(config: &MarkerConfig, changes: &[Change]) {
         {
             Ok(h) => h,
             Err(e) => {
-                tracing::warn!(event.name = "scenario.marker.failed", exception.message = %e, "change markers: no HTTP client");
+                tracing::warn!(event.name = "scenario.marker.failed", exception.type = std::any::type_name_of_val(&e), exception.message = %e, "change markers: no HTTP client");
                 return;
             }
         };

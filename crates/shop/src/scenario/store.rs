@@ -390,7 +390,7 @@ impl ScenarioStore {
             match self.refresh().await {
                 Ok(_) => warned = false,
                 Err(e) if !warned => {
-                    tracing::warn!(event.name = "scenario.store_unreachable", exception.message = %e, "scenario store unreachable; keeping the last known scenarios");
+                    tracing::warn!(event.name = "scenario.store_unreachable", exception.type = std::any::type_name_of_val(&e), exception.message = %e, "scenario store unreachable; keeping the last known scenarios");
                     warned = true;
                 }
                 Err(_) => {}

@@ -468,7 +468,7 @@ pub async fn prepare_in_background(
         match sql.prepare().await {
             Ok(()) => return,
             Err(e) => {
-                tracing::warn!(event.name = "db.not_ready", exception.message = %format!("{e:#}"), "database not ready; retrying in 2 s")
+                tracing::warn!(event.name = "db.not_ready", exception.type = std::any::type_name_of_val(&e), exception.message = %format!("{e:#}"), "database not ready; retrying in 2 s")
             }
         }
         tokio::select! {

@@ -1492,6 +1492,36 @@ async fn bad_release_fails_and_slows_only_the_new_version_and_rolls_back() {
             .all(|(_, s)| s.attr("fault.scenario").as_deref() == Some("bad-release")),
         "--mark-faults marks what the release broke"
     );
+    // Each failure is logged as an exception, in its request's trace.
+    let failed_traces: std::collections::HashSet<_> =
+        failed.iter().map(|(r, _)| r.trace_id).collect();
+    let logged = eventually("the failures' logs", Duration::from_secs(10), || async {
+        let logs: Vec<_> = shop
+            .sink
+            .logs()
+            .into_iter()
+            .filter(|(service, l)| {
+                service == "checkout"
+                    && l.trace_context()
+                        .is_some_and(|c| failed_traces.contains(&c.trace_id))
+            })
+            .collect();
+        (logs.len() >= failed_traces.len()).then_some(logs)
+    })
+    .await;
+    for (_, log) in &logged {
+        let attr = |key: &str| {
+            log.attributes_iter()
+                .find(|(k, _)| k.as_str() == key)
+                .map(|(_, v)| format!("{v:?}"))
+        };
+        assert!(attr("event.name").is_some_and(|v| v.contains("http.request.failed")));
+        assert!(
+            attr("exception.type").is_some_and(|v| v.contains("anyhow")),
+            "{log:?}"
+        );
+        assert!(attr("exception.message").is_some_and(|v| v.contains(&new_version)));
+    }
     for (r, s) in new.iter().filter(|(r, _)| r.status != 500) {
         assert_eq!(r.status, 404, "{:?}", r.body);
         assert!(

@@ -127,7 +127,7 @@ pub(super) async fn place(
         Ok(order) => order,
         Err(e) => {
             if let Err(release) = s.inventory.release(&order_id).await {
-                tracing::error!(event.name = "checkout.stock_release_failed", order.id = %order_id, exception.message = %release, "order failed and its stock could not be released");
+                tracing::error!(event.name = "checkout.stock_release_failed", order.id = %order_id, exception.type = std::any::type_name_of_val(&release), exception.message = %release, "order failed and its stock could not be released");
             }
             // Two requests of one attempt at once: the first one's order is the answer.
             if e.code == code::ATTEMPT_ORDERED

@@ -107,7 +107,7 @@ impl Relay {
                         declared = false;
                     }
                     if !warned {
-                        tracing::warn!(event.name = "outbox.stalled", error.type = e.error_type(), exception.message = %e, "order events wait in the outbox");
+                        tracing::warn!(event.name = "outbox.stalled", error.type = e.error_type(), exception.type = std::any::type_name_of_val(&e), exception.message = %e, "order events wait in the outbox");
                         warned = true;
                     }
                     backoff = (backoff * 2).clamp(Duration::from_millis(250), MAX_BACKOFF);

@@ -53,7 +53,7 @@ pub(super) async fn run(
             opentelemetry::Context::new().with_baggage([KeyValue::new("traffic.type", "baseline")]),
         );
         if let Err(e) = pass(&state, after).instrument(span).await {
-            tracing::warn!(event.name = "checkout.reconcile_failed", exception.message = %e, "reconciliation pass failed; retried on the next");
+            tracing::warn!(event.name = "checkout.reconcile_failed", exception.type = std::any::type_name_of_val(&e), exception.message = %e, "reconciliation pass failed; retried on the next");
         }
     }
 }
@@ -119,7 +119,7 @@ async fn settle_one(
             if state.orders.cancel(order_id, &context).await? {
                 state.relay_wake.notify_one();
                 if let Err(e) = state.inventory.release(order_id).await {
-                    tracing::warn!(event.name = "checkout.stock_release_pending", order.id = %order_id, exception.message = %e, "cancelled order's stock not released yet");
+                    tracing::warn!(event.name = "checkout.stock_release_pending", order.id = %order_id, exception.type = std::any::type_name_of_val(&e), exception.message = %e, "cancelled order's stock not released yet");
                     return Ok(());
                 }
                 tracing::warn!(event.name = "checkout.order_cancelled", order.id = %order_id, payment.transaction_id = %txn, "an order whose charge was refunded was cancelled");

@@ -76,7 +76,7 @@ pub(super) async fn browse(
             item_count: c.item_count,
         }),
         Err(e) if e.status.is_server_error() => {
-            tracing::warn!(event.name = "frontend.degraded", frontend.degraded = "cart", exception.message = %e, "cart unavailable; page served without its summary");
+            tracing::warn!(event.name = "frontend.degraded", frontend.degraded = "cart", exception.type = std::any::type_name_of_val(&e), exception.message = %e, "cart unavailable; page served without its summary");
             degraded.push("cart".to_owned());
             None
         }
@@ -84,7 +84,7 @@ pub(super) async fn browse(
     };
     let ProductList { products, .. } = products?;
     let ads = ads.map(|a| a.ads).unwrap_or_else(|e| {
-        tracing::warn!(event.name = "frontend.degraded", frontend.degraded = "ad", exception.message = %e, "ads unavailable; page served without them");
+        tracing::warn!(event.name = "frontend.degraded", frontend.degraded = "ad", exception.type = std::any::type_name_of_val(&e), exception.message = %e, "ads unavailable; page served without them");
         degraded.push("ads".to_owned());
         Vec::new()
     });
@@ -114,7 +114,7 @@ pub(super) async fn browse(
         }
         Ok(_) => Vec::new(),
         Err(e) => {
-            tracing::warn!(event.name = "frontend.degraded", frontend.degraded = "currency", exception.message = %e, "rates unavailable; prices shown in USD only");
+            tracing::warn!(event.name = "frontend.degraded", frontend.degraded = "currency", exception.type = std::any::type_name_of_val(&e), exception.message = %e, "rates unavailable; prices shown in USD only");
             degraded.push("rates".to_owned());
             Vec::new()
         }
@@ -192,7 +192,7 @@ pub(super) async fn checkout(
                 .activation(Scenario::Blackfriday)
                 .is_some_and(|a| a.graceful) =>
         {
-            tracing::warn!(event.name = "frontend.degraded", frontend.degraded = "recommendations", exception.message = %e, "recommendations failed; checking out without them");
+            tracing::warn!(event.name = "frontend.degraded", frontend.degraded = "recommendations", exception.type = std::any::type_name_of_val(&e), exception.message = %e, "recommendations failed; checking out without them");
             Vec::new()
         }
         Err(e) => return Err(e),
@@ -274,7 +274,7 @@ pub(super) async fn checkout(
                 reason: e.code.clone(),
             };
             if let Err(refund_error) = s.payment.refund(&refund).await {
-                tracing::error!(event.name = "checkout.refund_failed", payment.transaction_id = %charge.transaction_id, exception.message = %refund_error, "order failed and the charge could not be refunded");
+                tracing::error!(event.name = "checkout.refund_failed", payment.transaction_id = %charge.transaction_id, exception.type = std::any::type_name_of_val(&refund_error), exception.message = %refund_error, "order failed and the charge could not be refunded");
                 // The order may yet stand (its commit reached the database but not its answer
                 // here) with its charge: a shopper told "failed" would be wrong. The attempt's
                 // key tells the truth later: the same attempt again is answered with its order,
@@ -295,7 +295,7 @@ pub(super) async fn checkout(
 
     // The order stands even if the cart cannot be emptied now; its TTL empties it later.
     if let Err(e) = s.cart.clear(&req.cart_id).await {
-        tracing::warn!(event.name = "checkout.cart_not_cleared", cart.id = %req.cart_id, exception.message = %e, "order placed but the cart was not cleared");
+        tracing::warn!(event.name = "checkout.cart_not_cleared", cart.id = %req.cart_id, exception.type = std::any::type_name_of_val(&e), exception.message = %e, "order placed but the cart was not cleared");
     }
     tracing::info!(event.name = "checkout.completed", order.id = %order.id, order.total_cents = order.total_cents, "checkout complete");
     Ok((

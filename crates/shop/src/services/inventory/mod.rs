@@ -76,7 +76,7 @@ async fn restock(stock: InventoryStore, mut shutdown: watch::Receiver<bool>) {
                         tracing::info!(event.name = "inventory.restocked", inventory.products = n, "restocked");
                     }
                 }
-                Err(e) => tracing::warn!(event.name = "inventory.restock_failed", exception.message = %e, "restock failed"),
+                Err(e) => tracing::warn!(event.name = "inventory.restock_failed", exception.type = std::any::type_name_of_val(&e), exception.message = %e, "restock failed"),
             }
         }
         .instrument(span)
