@@ -181,6 +181,10 @@ def pre_stop_seconds(svc: dict, services: list) -> int:
     return PRE_STOP_CALLED_S if called else PRE_STOP_ENTRY_S
 
 
+# The one container of every service's pod.
+CONTAINER = "tracemart"
+
+
 def deployment(svc: dict, services: list) -> dict:
     name, port = svc["name"], svc["port"]
     env = [
@@ -205,8 +209,17 @@ def deployment(svc: dict, services: list) -> dict:
     for store, var, secret in STORE_SECRETS:
         if store in svc["stores"]:
             env.append({"name": var, "valueFrom": {"secretKeyRef": {"name": secret, "key": var}}})
+    # Where it runs, for its resource (k8s.pod.name, k8s.namespace.name, k8s.node.name and
+    # host.name, k8s.container.name): correct even where no collector of ours adds them.
+    for var, field in (
+        ("K8S_POD_NAME", "metadata.name"),
+        ("K8S_NAMESPACE_NAME", "metadata.namespace"),
+        ("K8S_NODE_NAME", "spec.nodeName"),
+    ):
+        env.append({"name": var, "valueFrom": {"fieldRef": {"fieldPath": field}}})
+    env.append({"name": "K8S_CONTAINER_NAME", "value": CONTAINER})
     container = {
-        "name": "tracemart",
+        "name": CONTAINER,
         "image": "tracemart",
         "imagePullPolicy": "IfNotPresent",
         "args": ["serve", name],

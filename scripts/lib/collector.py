@@ -98,6 +98,7 @@ def _k8sattributes() -> dict:
                 "k8s.deployment.name",
                 "k8s.statefulset.name",
                 "k8s.node.name",
+                "k8s.container.name",
             ]
         },
         "pod_association": [

@@ -1,7 +1,6 @@
 //! OTLP in: gRPC (with gzip) and HTTP with protobuf or JSON bodies (gzip or not), for traces,
 //! metrics and logs.
 
-use std::io::Read as _;
 use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
@@ -44,39 +43,7 @@ fn decode<T: Message + Default + serde::de::DeserializeOwned>(
     headers: &HeaderMap,
     body: Bytes,
 ) -> Result<(T, bool), (StatusCode, String)> {
-    let gzip = headers
-        .get(http::header::CONTENT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.eq_ignore_ascii_case("gzip"));
-    let raw = if gzip {
-        let mut out = Vec::new();
-        flate2::read::GzDecoder::new(&body[..])
-            .take(MAX_BODY as u64 + 1)
-            .read_to_end(&mut out)
-            .map_err(|e| (StatusCode::BAD_REQUEST, format!("invalid gzip body: {e}")))?;
-        if out.len() > MAX_BODY {
-            return Err((StatusCode::PAYLOAD_TOO_LARGE, "body too large".to_owned()));
-        }
-        Bytes::from(out)
-    } else {
-        body
-    };
-    let json = headers
-        .get(http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    if json {
-        serde_json::from_slice(&raw)
-            .map(|v| (v, true))
-            .map_err(|e| (StatusCode::BAD_REQUEST, format!("invalid OTLP JSON: {e}")))
-    } else {
-        T::decode(raw).map(|v| (v, false)).map_err(|e| {
-            (
-                StatusCode::BAD_REQUEST,
-                format!("invalid OTLP protobuf: {e}"),
-            )
-        })
-    }
+    telemetry::otlp_in::decode(headers, &body, MAX_BODY).map_err(|r| (r.status, r.message))
 }
 
 fn answer<R: Message + serde::Serialize>(response: R, json: bool) -> Response {

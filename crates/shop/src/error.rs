@@ -45,6 +45,7 @@ pub mod code {
     pub const INVALID_OFFSET: &str = "invalid_offset";
     pub const INVALID_ORDER: &str = "invalid_order";
     pub const INVALID_ORDER_ID: &str = "invalid_order_id";
+    pub const INVALID_OTLP: &str = "invalid_otlp";
     pub const INVALID_PATH: &str = "invalid_path";
     pub const INVALID_PAYMENT: &str = "invalid_payment";
     pub const INVALID_PRICE: &str = "invalid_price";
@@ -67,6 +68,7 @@ pub mod code {
     pub const PROCESSOR_UNAVAILABLE: &str = "processor_unavailable";
     pub const PRODUCT_NOT_FOUND: &str = "product_not_found";
     pub const PRODUCT_UNAVAILABLE: &str = "product_unavailable";
+    pub const RATE_LIMITED: &str = "rate_limited";
     pub const RECOMMENDATIONS_OVERLOADED: &str = "recommendations_overloaded";
     pub const REDIS_UNAVAILABLE: &str = "redis_unavailable";
     pub const ROUTE_NOT_FOUND: &str = "route_not_found";

@@ -9,6 +9,7 @@ pub mod http_server;
 #[cfg(feature = "test-util")]
 mod memory;
 pub mod messaging;
+pub mod otlp_in;
 pub mod process;
 pub mod propagation;
 pub mod metric {

@@ -213,6 +213,17 @@ impl TelemetryHub {
         &self.settings
     }
 
+    /// A way to send trace batches made elsewhere (browser spans) where this process sends its
+    /// own: the configured OTLP endpoint and the extra destinations (the console).
+    pub fn trace_forwarder(&self) -> anyhow::Result<crate::otlp_in::TraceForwarder> {
+        let mut exports = Vec::new();
+        if !self.settings.disabled {
+            exports.extend(self.settings.traces.clone());
+            exports.extend(self.extra.iter().map(|[t, _, _]| t.clone()));
+        }
+        crate::otlp_in::TraceForwarder::new(exports)
+    }
+
     /// Builds the providers, instruments and `tracing` dispatch of one service.
     pub fn service(&self, name: &str) -> anyhow::Result<ServiceTelemetry> {
         let service_name = match (&self.settings.service_name, self.honour_service_name) {
@@ -397,6 +408,11 @@ impl TelemetryHub {
             .build();
         attrs.extend(sdk.iter().map(|(k, v)| KeyValue::new(k.clone(), v.clone())));
         attrs.extend(host_and_process(s.host_name.as_deref()));
+        attrs.extend(
+            s.kubernetes
+                .iter()
+                .map(|(k, v)| KeyValue::new(*k, v.clone())),
+        );
         if let Some(app) = &s.cx_application_name {
             attrs.push(KeyValue::new("cx.application.name", app.clone()));
             attrs.push(KeyValue::new(
@@ -553,6 +569,11 @@ impl ServiceTelemetry {
 
     pub(crate) fn db_duration(&self) -> &Histogram<f64> {
         &self.inner.db_duration
+    }
+
+    /// See [`TelemetryHub::trace_forwarder`].
+    pub fn trace_forwarder(&self) -> anyhow::Result<crate::otlp_in::TraceForwarder> {
+        self.inner.hub.trace_forwarder()
     }
 
     /// The `service.version` its resource reports.

@@ -45,6 +45,17 @@ pub const VARIABLES: &[&str] = &[
     "CX_APPLICATION_NAME",
     "CX_SUBSYSTEM_NAME",
     "K8S_NODE_NAME",
+    "K8S_POD_NAME",
+    "K8S_NAMESPACE_NAME",
+    "K8S_CONTAINER_NAME",
+];
+
+/// The downward-API variables the manifests set, and the resource attribute each one is.
+pub const KUBERNETES_RESOURCE: &[(&str, &str)] = &[
+    ("K8S_POD_NAME", "k8s.pod.name"),
+    ("K8S_NAMESPACE_NAME", "k8s.namespace.name"),
+    ("K8S_NODE_NAME", "k8s.node.name"),
+    ("K8S_CONTAINER_NAME", "k8s.container.name"),
 ];
 
 /// A snapshot of environment variables. `Env::process()` reads the real one.
@@ -207,6 +218,8 @@ pub struct Settings {
     pub metric_export_interval: Duration,
     /// `host.name`: `K8S_NODE_NAME` (the node, in Kubernetes), else the machine's host name.
     pub host_name: Option<String>,
+    /// `k8s.*` resource attributes from [`KUBERNETES_RESOURCE`]'s variables, those set.
+    pub kubernetes: Vec<(&'static str, String)>,
 }
 
 impl Default for Settings {
@@ -228,6 +241,7 @@ impl Default for Settings {
             cx_subsystem_name: None,
             metric_export_interval: Duration::from_secs(15),
             host_name: None,
+            kubernetes: Vec::new(),
         }
     }
 }
@@ -278,6 +292,15 @@ impl Settings {
             .get("K8S_NODE_NAME")
             .filter(|h| !h.trim().is_empty())
             .map(str::to_owned);
+        s.kubernetes = KUBERNETES_RESOURCE
+            .iter()
+            .filter_map(|(var, key)| {
+                env.get(var)
+                    .map(str::trim)
+                    .filter(|v| !v.is_empty())
+                    .map(|v| (*key, v.to_owned()))
+            })
+            .collect();
         if let Some(v) = env.get("OTEL_RESOURCE_ATTRIBUTES") {
             s.resource_attributes = parse_key_values(v)
                 .ok_or_else(|| invalid("OTEL_RESOURCE_ATTRIBUTES", v, "expected key=value,..."))?;
@@ -522,6 +545,27 @@ mod tests {
                 "{key} is read but not in VARIABLES"
             );
         }
+    }
+
+    #[test]
+    fn the_downward_api_variables_become_kubernetes_resource_attributes() {
+        let s = settings(&[
+            ("K8S_POD_NAME", "cart-7d9f-abcde"),
+            ("K8S_NAMESPACE_NAME", "ecommerce-demo"),
+            ("K8S_NODE_NAME", "node-1"),
+            ("K8S_CONTAINER_NAME", "tracemart"),
+        ]);
+        assert_eq!(
+            s.kubernetes,
+            [
+                ("k8s.pod.name", "cart-7d9f-abcde".to_owned()),
+                ("k8s.namespace.name", "ecommerce-demo".to_owned()),
+                ("k8s.node.name", "node-1".to_owned()),
+                ("k8s.container.name", "tracemart".to_owned()),
+            ]
+        );
+        assert_eq!(s.host_name.as_deref(), Some("node-1"));
+        assert!(settings(&[("K8S_POD_NAME", " ")]).kubernetes.is_empty());
     }
 
     #[test]

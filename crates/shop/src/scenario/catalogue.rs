@@ -20,6 +20,8 @@ pub enum Scenario {
     BrokerOutage,
     PoisonMessage,
     BadRelease,
+    SlowImages,
+    CheckoutJsError,
 }
 
 /// What a scenario does, for people and for the ground-truth records.
@@ -42,7 +44,7 @@ pub const MAX_LEVEL: u8 = 5;
 pub const DEFAULT_LEVEL: u8 = 3;
 
 impl Scenario {
-    pub const ALL: [Scenario; 13] = [
+    pub const ALL: [Scenario; 15] = [
         Scenario::Blackfriday,
         Scenario::PaymentFailure,
         Scenario::SlowQuery,
@@ -56,6 +58,8 @@ impl Scenario {
         Scenario::BrokerOutage,
         Scenario::PoisonMessage,
         Scenario::BadRelease,
+        Scenario::SlowImages,
+        Scenario::CheckoutJsError,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -73,6 +77,8 @@ impl Scenario {
             Scenario::BrokerOutage => "broker-outage",
             Scenario::PoisonMessage => "poison-message",
             Scenario::BadRelease => "bad-release",
+            Scenario::SlowImages => "slow-images",
+            Scenario::CheckoutJsError => "checkout-js-error",
         }
     }
 
@@ -186,6 +192,20 @@ impl Scenario {
                 "A new release of the service rolls out: it serves level × 20% of its requests (all at level 5) and reports its own service.version; 30% of the requests it serves fail with 500 and the rest take 300 ms longer. Grouped by service.version, the errors and the latency are all the new version's. Clearing it rolls back.",
                 true,
             ),
+            Scenario::SlowImages => (
+                Frontend,
+                "GET /images/products/{id}.svg",
+                "latency",
+                "The storefront's product images are served level × 400 ms late: the browser's LCP degrades (its web-vitals spans show it) while every backend span stays green.",
+                false,
+            ),
+            Scenario::CheckoutJsError => (
+                Frontend,
+                "checkout submit (browser)",
+                "client-error",
+                "The storefront's checkout button throws a TypeError for level × 20% of clicks: exceptions on the browser's checkout submit spans, fewer POST /api/checkout reach the backend, and the backend looks healthy.",
+                false,
+            ),
         };
         Definition {
             name: self,
@@ -202,6 +222,11 @@ impl Scenario {
 pub const CONSUMER_LAG_PER_LEVEL: std::time::Duration = std::time::Duration::from_millis(500);
 /// poison-message: the share of order events that cannot be processed, per level.
 pub const POISON_SHARE_PER_LEVEL: f64 = 0.10;
+
+/// slow-images: how late each product image is, per level.
+pub const IMAGE_DELAY_PER_LEVEL: std::time::Duration = std::time::Duration::from_millis(400);
+/// checkout-js-error: the share of checkout clicks whose handler throws, per level.
+pub const CHECKOUT_JS_ERROR_SHARE_PER_LEVEL: f64 = 0.2;
 
 /// bad-release: the share of the target's requests the new release serves, per level ...
 pub const RELEASE_SHARE_PER_LEVEL: f64 = 0.2;
@@ -279,7 +304,10 @@ impl Scenario {
             // messaging spans and the queues.
             | Scenario::ConsumerLag
             | Scenario::BrokerOutage
-            | Scenario::PoisonMessage => FailureSignature::NoFailures,
+            | Scenario::PoisonMessage
+            // The browser's incidents: the backend stays green.
+            | Scenario::SlowImages
+            | Scenario::CheckoutJsError => FailureSignature::NoFailures,
         }
     }
 }

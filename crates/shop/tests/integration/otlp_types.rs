@@ -81,6 +81,10 @@ const TYPES: &[(&str, Type)] = &[
     ("process.executable.name", Type::Str),
     ("process.runtime.name", Type::Str),
     ("session.id", Type::Str),
+    ("k8s.pod.name", Type::Str),
+    ("k8s.namespace.name", Type::Str),
+    ("k8s.node.name", Type::Str),
+    ("k8s.container.name", Type::Str),
 ];
 
 /// The namespaces whose attributes the conventions define: every one of them must be in
@@ -101,6 +105,7 @@ const NAMESPACES: &[&str] = &[
     "os.",
     "process.",
     "session.",
+    "k8s.",
 ];
 
 fn type_of(v: &Option<AnyValue>) -> Option<Type> {

@@ -12,7 +12,7 @@ pub struct Ad {
     pub target: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct Ads {
     pub ads: Vec<Ad>,
 }

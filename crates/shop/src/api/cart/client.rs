@@ -3,7 +3,7 @@
 use http::Method;
 use telemetry::{HttpClient, Upstream};
 
-use super::model::{AddItem, Cart};
+use super::model::{AddItem, Cart, SetQuantity};
 use crate::config::ServiceName;
 use crate::error::ApiError;
 use crate::peer::call;
@@ -43,6 +43,35 @@ impl CartClient {
             "/cart/{cart_id}/items",
             &format!("/cart/{cart_id}/items"),
             Some(item),
+        )
+        .await
+    }
+
+    pub async fn set_quantity(
+        &self,
+        cart_id: &str,
+        product_id: i64,
+        change: &SetQuantity,
+    ) -> Result<Cart, ApiError> {
+        call(
+            &self.http,
+            &self.upstream,
+            Method::PUT,
+            "/cart/{cart_id}/items/{product_id}",
+            &format!("/cart/{cart_id}/items/{product_id}"),
+            Some(change),
+        )
+        .await
+    }
+
+    pub async fn remove(&self, cart_id: &str, product_id: i64) -> Result<Cart, ApiError> {
+        call::<_, ()>(
+            &self.http,
+            &self.upstream,
+            Method::DELETE,
+            "/cart/{cart_id}/items/{product_id}",
+            &format!("/cart/{cart_id}/items/{product_id}"),
+            None,
         )
         .await
     }

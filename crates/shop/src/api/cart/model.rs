@@ -45,3 +45,23 @@ impl AddItem {
         Ok(())
     }
 }
+
+/// `PUT /cart/{cart_id}/items/{product_id}`: the line's new quantity; 0 removes it.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SetQuantity {
+    #[schema(minimum = 0, maximum = 99, example = 2)]
+    pub quantity: i64,
+}
+
+impl SetQuantity {
+    /// The cart id, the product and the quantity (0 to the most a line holds).
+    pub fn validate(&self, cart_id: &str, product_id: i64) -> crate::error::ApiResult<()> {
+        use crate::types::{CartId, ProductId, Quantity};
+        CartId::parse(cart_id)?;
+        ProductId::parse(product_id)?;
+        if self.quantity != 0 {
+            Quantity::parse(self.quantity)?;
+        }
+        Ok(())
+    }
+}

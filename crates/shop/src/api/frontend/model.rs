@@ -109,3 +109,16 @@ pub struct CartLine {
     pub quantity: i64,
     pub line_total_cents: i64,
 }
+
+/// `GET /api/products/{id}/recommendations`: products to show beside one.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RecommendedProducts {
+    pub product_id: i64,
+    pub products: Vec<crate::api::product_catalog::model::Product>,
+}
+
+/// `GET /api/ads?category=`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct AdsQuery {
+    pub category: Option<String>,
+}

@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use http::StatusCode;
 
-use crate::api::cart::model::{AddItem, Cart};
+use crate::api::cart::model::{AddItem, Cart, SetQuantity};
 use crate::error::code;
 use crate::error::{ApiError, ApiJson, ApiPath, ApiResult};
 use crate::types::limits::MAX_LINES;
@@ -40,6 +40,28 @@ pub(super) async fn add_item(
     let cart = Cart::new(&cart_id, s.carts.items(&cart_id).await?);
     tracing::debug!(cart.id = %cart_id, product.id = item.product_id, quantity = item.quantity, "item added to cart");
     Ok((StatusCode::CREATED, Json(cart)))
+}
+
+/// Sets a line's quantity; 0 removes the line (an absent one included).
+pub(super) async fn set_quantity(
+    State(s): State<Arc<super::State>>,
+    ApiPath((cart_id, product_id)): ApiPath<(String, i64)>,
+    ApiJson(change): ApiJson<SetQuantity>,
+) -> ApiResult<Json<Cart>> {
+    change.validate(&cart_id, product_id)?;
+    if change.quantity == 0 {
+        s.carts.remove(&cart_id, product_id).await?;
+    } else {
+        let items = s.carts.items(&cart_id).await?;
+        if items.len() >= MAX_LINES && !items.iter().any(|i| i.product_id == product_id) {
+            return Err(ApiError::conflict(
+                code::CART_FULL,
+                format!("a cart holds at most {MAX_LINES} products"),
+            ));
+        }
+        s.carts.set(&cart_id, product_id, change.quantity).await?;
+    }
+    Ok(Json(Cart::new(&cart_id, s.carts.items(&cart_id).await?)))
 }
 
 pub(super) async fn remove_item(

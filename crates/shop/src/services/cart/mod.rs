@@ -61,7 +61,7 @@ pub(crate) fn router(state: Arc<State>) -> Router {
         )
         .route(
             "/cart/{cart_id}/items/{product_id}",
-            delete(handlers::remove_item),
+            delete(handlers::remove_item).put(handlers::set_quantity),
         )
         .with_state(state)
 }

@@ -95,6 +95,23 @@ impl CartStore {
         }
     }
 
+    /// Sets a line's quantity (1 to [`MAX_QUANTITY`]; remove a line with [`Self::remove`]).
+    pub async fn set(
+        &self,
+        cart_id: &str,
+        product_id: i64,
+        quantity: i64,
+    ) -> Result<(), StoreError> {
+        match &self.backend {
+            Backend::Redis(r) => r.set(cart_id, product_id, quantity).await,
+            Backend::Memory(m) => {
+                self.memory_outage()?;
+                m.set(cart_id, product_id, quantity);
+                Ok(())
+            }
+        }
+    }
+
     pub async fn remove(&self, cart_id: &str, product_id: i64) -> Result<(), StoreError> {
         match &self.backend {
             Backend::Redis(r) => r.remove(cart_id, product_id).await,
@@ -313,12 +330,34 @@ impl RedisCarts {
             )
             .await?;
         }
+        self.touch(&k).await
+    }
+
+    async fn set(&self, cart_id: &str, product_id: i64, quantity: i64) -> Result<(), StoreError> {
+        let k = key(cart_id);
+        self.run(
+            DbOperation::command("HSET", "HSET cart:? ? ?"),
+            false,
+            |mut c| {
+                let k = k.clone();
+                async move {
+                    c.hset::<_, _, _, ()>(k, product_id, quantity.min(MAX_QUANTITY))
+                        .await
+                }
+            },
+        )
+        .await?;
+        self.touch(&k).await
+    }
+
+    /// Gives the cart its full time to live again.
+    async fn touch(&self, k: &str) -> Result<(), StoreError> {
         let ttl = self.ttl.as_secs() as i64;
         self.run(
             DbOperation::command("EXPIRE", "EXPIRE cart:? ?"),
             true,
             |mut c| {
-                let k = k.clone();
+                let k = k.to_owned();
                 async move { c.expire::<_, ()>(k, ttl).await }
             },
         )
@@ -413,6 +452,17 @@ impl MemoryCarts {
             *exp = expires;
             let line = lines.entry(product_id).or_insert(0);
             *line = (*line + quantity).min(MAX_QUANTITY);
+        });
+    }
+
+    fn set(&self, cart_id: &str, product_id: i64, quantity: i64) {
+        let expires = Instant::now() + self.ttl;
+        self.with(|carts| {
+            let (exp, lines) = carts
+                .entry(cart_id.to_owned())
+                .or_insert_with(|| (expires, BTreeMap::new()));
+            *exp = expires;
+            lines.insert(product_id, quantity.min(MAX_QUANTITY));
         });
     }
 

@@ -5,11 +5,13 @@ use axum::extract::State;
 use http::StatusCode;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
-use crate::api::cart::model::{AddItem, Cart};
+use crate::api::ad::model::Ads;
+use crate::api::cart::model::{AddItem, Cart, SetQuantity};
 use crate::api::checkout::model::{Order, OrderLine, PaymentRef, PlaceOrder, ShippingRef};
+use crate::api::currency::model::Rates;
 use crate::api::frontend::model::{
-    BrowsePage, BrowseRequest, CartLine, CartSummary, CartView, CheckoutRequest, CheckoutResult,
-    DisplayPrice, DisplayTotal, ProductsQuery,
+    AdsQuery, BrowsePage, BrowseRequest, CartLine, CartSummary, CartView, CheckoutRequest,
+    CheckoutResult, DisplayPrice, DisplayTotal, ProductsQuery, RecommendedProducts,
 };
 use crate::api::payment::model::{ChargeRequest, RefundRequest};
 use crate::api::product_catalog::model::{Product, ProductList};
@@ -508,6 +510,130 @@ pub(super) async fn add_to_cart(
         StatusCode::CREATED,
         Json(s.cart.add(&cart_id, &item).await?),
     ))
+}
+
+/// How many recommendations a product page shows.
+const RECOMMENDATIONS: i64 = 4;
+/// How many ads a page asks for.
+const ADS: usize = 2;
+
+#[utoipa::path(
+    get,
+    path = "/api/products/{id}/recommendations",
+    tag = "shop",
+    params(("id" = i64, Path, description = "Product id")),
+    responses(
+        (status = 200, description = "Up to four products to show beside it (the route Black Friday degrades)", body = RecommendedProducts),
+        (status = 400, description = "Invalid product id", body = ErrorBody),
+        (status = 404, description = "No such product", body = ErrorBody),
+        PeerFailure,
+    )
+)]
+pub(super) async fn recommendations(
+    State(s): State<Arc<super::State>>,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<RecommendedProducts>> {
+    ProductId::parse(id)?;
+    let found = s.catalog.recommendations(id, RECOMMENDATIONS).await?;
+    Ok(Json(RecommendedProducts {
+        product_id: id,
+        products: found.recommendations,
+    }))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/ads",
+    tag = "shop",
+    params(("category" = Option<String>, Query, description = "Ads of this category first")),
+    responses(
+        (status = 200, description = "Ads to show", body = Ads),
+        (status = 400, description = "Invalid category", body = ErrorBody),
+        PeerFailure,
+    )
+)]
+pub(super) async fn ads(
+    State(s): State<Arc<super::State>>,
+    ApiQuery(q): ApiQuery<AdsQuery>,
+) -> ApiResult<Json<Ads>> {
+    let category = q.category.filter(|c| !c.is_empty());
+    Ok(Json(s.ads.for_category(category.as_deref(), ADS).await?))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/currencies",
+    tag = "shop",
+    responses(
+        (status = 200, description = "Display rates per US dollar (prices are charged in USD)", body = Rates),
+        (status = 400, description = "Never: the route takes no input", body = ErrorBody),
+        PeerFailure,
+    )
+)]
+pub(super) async fn currencies(State(s): State<Arc<super::State>>) -> ApiResult<Json<Rates>> {
+    Ok(Json(s.currency.rates().await?))
+}
+
+#[utoipa::path(
+    put,
+    path = "/api/cart/{cart_id}/items/{product_id}",
+    tag = "shop",
+    params(
+        ("cart_id" = String, Path, description = "Any id the shopper chose: 1–64 letters, digits, '-' or '_'"),
+        ("product_id" = i64, Path, description = "Product id"),
+    ),
+    request_body = SetQuantity,
+    responses(
+        (status = 200, description = "The cart after the change (quantity 0 removes the line)", body = Cart),
+        (status = 400, description = "Invalid cart id, product id or quantity", body = ErrorBody),
+        (status = 404, description = "No such product", body = ErrorBody),
+        (status = 409, description = "Not enough stock, or the cart is full", body = ErrorBody),
+        (status = 415, description = "The body is not JSON", body = ErrorBody),
+        (status = 422, description = "The body is JSON of the wrong shape", body = ErrorBody),
+        PeerFailure,
+    )
+)]
+pub(super) async fn set_cart_quantity(
+    State(s): State<Arc<super::State>>,
+    ApiPath((cart_id, product_id)): ApiPath<(String, i64)>,
+    ApiJson(change): ApiJson<SetQuantity>,
+) -> ApiResult<Json<Cart>> {
+    change.validate(&cart_id, product_id)?;
+    if change.quantity > 0 {
+        let product = s.catalog.product(product_id).await?;
+        if product.stock < change.quantity {
+            return Err(ApiError::conflict(
+                code::OUT_OF_STOCK,
+                format!("only {} left of {}", product.stock, product.name),
+            ));
+        }
+    }
+    Ok(Json(
+        s.cart.set_quantity(&cart_id, product_id, &change).await?,
+    ))
+}
+
+#[utoipa::path(
+    delete,
+    path = "/api/cart/{cart_id}/items/{product_id}",
+    tag = "shop",
+    params(
+        ("cart_id" = String, Path, description = "Any id the shopper chose: 1–64 letters, digits, '-' or '_'"),
+        ("product_id" = i64, Path, description = "Product id"),
+    ),
+    responses(
+        (status = 200, description = "The cart without the line (removing an absent line is not an error)", body = Cart),
+        (status = 400, description = "Invalid cart id or product id", body = ErrorBody),
+        PeerFailure,
+    )
+)]
+pub(super) async fn remove_from_cart(
+    State(s): State<Arc<super::State>>,
+    ApiPath((cart_id, product_id)): ApiPath<(String, i64)>,
+) -> ApiResult<Json<Cart>> {
+    CartId::parse(&cart_id)?;
+    ProductId::parse(product_id)?;
+    Ok(Json(s.cart.remove(&cart_id, product_id).await?))
 }
 
 #[utoipa::path(

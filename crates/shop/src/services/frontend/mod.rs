@@ -1,8 +1,10 @@
 //! frontend (8018): the shop's public API and the orchestrator of every flow.
 //! `POST /api/browse` is the baseline flow, `POST /api/checkout` the demo flow.
 
+mod browser;
 mod handlers;
 pub mod openapi;
+mod web;
 
 use std::sync::Arc;
 
@@ -49,8 +51,12 @@ pub async fn build(ctx: ServiceContext) -> anyhow::Result<Service> {
     });
     // A checkout from a curl or a browser is the demo flow, as the load generator's are.
     let mut service = Service::without_store(router(state)).with_demo_routes(&["/api/checkout"]);
-    // The API's description is documentation, not shop traffic: no spans.
-    service.control = Router::new().route("/openapi.json", get(openapi::serve));
+    // The API's description, the storefront's files and the browser's own telemetry are not
+    // shop traffic: no spans (the browser traces the page itself).
+    service.control = Router::new()
+        .route("/openapi.json", get(openapi::serve))
+        .merge(web::router(ctx.faults.clone(), ctx.telemetry.clone()))
+        .merge(browser::router(&ctx.telemetry));
     Ok(service)
 }
 
@@ -60,8 +66,18 @@ pub(crate) fn router(state: Arc<State>) -> Router {
         .route("/api/checkout", post(handlers::checkout))
         .route("/api/products", get(handlers::products))
         .route("/api/products/{id}", get(handlers::product))
+        .route(
+            "/api/products/{id}/recommendations",
+            get(handlers::recommendations),
+        )
+        .route("/api/ads", get(handlers::ads))
+        .route("/api/currencies", get(handlers::currencies))
         .route("/api/cart/{cart_id}", get(handlers::view_cart))
         .route("/api/cart/{cart_id}/items", post(handlers::add_to_cart))
+        .route(
+            "/api/cart/{cart_id}/items/{product_id}",
+            axum::routing::put(handlers::set_cart_quantity).delete(handlers::remove_from_cart),
+        )
         .route("/api/orders/{order_id}", get(handlers::order))
         .with_state(state)
 }

@@ -26,6 +26,11 @@ use super::handlers;
         handlers::product,
         handlers::view_cart,
         handlers::add_to_cart,
+        handlers::set_cart_quantity,
+        handlers::remove_from_cart,
+        handlers::recommendations,
+        handlers::ads,
+        handlers::currencies,
         handlers::order
     ),
     tags((name = "shop", description = "Browse, cart and checkout"))
