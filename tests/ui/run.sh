@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Headless-browser test of the telemetry console's web UI.
+# Headless-browser tests of the telemetry console's web UI and of the storefront.
 #
 # First runs the unit tests of the page's pure modules (tests/ui/unit/, `node --test`). Then
 # starts `tracemart up` on free ports (SQLite in a temporary directory, 5 journeys/s), waits
 # until it answers, drives the console's page in headless Chromium (tests/ui/console.test.mjs)
-# and always stops the shop again. Screenshots of the main views land in tests/ui/screenshots/.
+# and the storefront (tests/ui/storefront.test.mjs) in headless Chromium, and always stops the
+# shop again. Screenshots of the main views and pages land in tests/ui/screenshots/.
 #
 #   tests/ui/run.sh
 #   TRACEMART_BIN=target/release/tracemart tests/ui/run.sh
@@ -154,3 +155,7 @@ fi
 
 CONSOLE_URL="$page_url" EXPECTED_SERVICES="$expected_services" CHROMIUM="$CHROMIUM" \
   node "$here/console.test.mjs"
+
+say "the storefront against the same shop"
+STORE_URL="http://127.0.0.1:$FRONTEND_PORT" CONSOLE_URL="$console_url" CHROMIUM="$CHROMIUM" \
+  node "$here/storefront.test.mjs"

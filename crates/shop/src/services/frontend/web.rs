@@ -112,6 +112,9 @@ const PALETTE: [(&str, &str); 7] = [
     ("#e599f7", "#9c36b5"),
 ];
 
+/// Small marks of a picture.
+const SPECKS: usize = 90;
+
 /// A 240×180 picture: a gradient, a few soft shapes placed by the id, and the product number.
 fn product_svg(id: u64) -> String {
     let mut h = id.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xD1B5_4A32_D192_ED03;
@@ -122,7 +125,7 @@ fn product_svg(id: u64) -> String {
         h % m
     };
     let (c1, c2) = PALETTE[(id % PALETTE.len() as u64) as usize];
-    let mut svg = String::with_capacity(640);
+    let mut svg = String::with_capacity(1024 + SPECKS * 64);
     let _ = write!(
         svg,
         "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 240 180\" width=\"240\" height=\"180\">\
@@ -135,6 +138,15 @@ fn product_svg(id: u64) -> String {
         let _ = write!(
             svg,
             "<circle cx=\"{x}\" cy=\"{y}\" r=\"{r}\" fill=\"#fff\" opacity=\"0.18\"/>"
+        );
+    }
+    // A scatter of small marks: texture, and enough detail per pixel that a browser counts the
+    // picture as content (Chromium leaves near-empty images out of LCP).
+    for _ in 0..SPECKS {
+        let (x, y, r, o) = (next(240), next(180), 1 + next(4), 10 + next(40));
+        let _ = write!(
+            svg,
+            "<circle cx=\"{x}\" cy=\"{y}\" r=\"{r}\" fill=\"#fff\" opacity=\"0.{o:02}\"/>"
         );
     }
     let _ = write!(
@@ -202,7 +214,9 @@ mod tests {
         assert_ne!(a, product_svg(8));
         assert!(a.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""));
         assert!(a.ends_with("</svg>") && a.contains("No. 7"));
-        assert_eq!(a.matches("<circle").count(), 3);
+        assert_eq!(a.matches("<circle").count(), 3 + SPECKS);
+        // Detailed enough to count for LCP at 600×450 (0.05 bits per pixel and more).
+        assert!(a.len() * 8 > 600 * 450 / 20, "{} bytes", a.len());
     }
 
     #[tokio::test]
