@@ -62,6 +62,7 @@ pub mod code {
     pub const INVALID_USERS: &str = "invalid_users";
     pub const INVALID_WEIGHT: &str = "invalid_weight";
     pub const MAIL_RELAY_UNAVAILABLE: &str = "mail_relay_unavailable";
+    pub const METHOD_NOT_ALLOWED: &str = "method_not_allowed";
     pub const ORDER_NOT_FOUND: &str = "order_not_found";
     pub const OUT_OF_STOCK: &str = "out_of_stock";
     pub const PAYMENT_MISMATCH: &str = "payment_mismatch";

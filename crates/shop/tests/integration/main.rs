@@ -6,6 +6,7 @@
 mod support;
 
 mod bad_input;
+mod browser;
 mod console;
 mod end_to_end;
 mod events;

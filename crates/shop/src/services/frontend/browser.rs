@@ -73,7 +73,16 @@ pub(super) fn router(telemetry: &telemetry::ServiceTelemetry) -> Router {
         .with_description("Browser spans the storefront sent, by outcome (forwarded or refused).")
         .build();
     Router::new()
-        .route("/otlp/v1/traces", post(traces))
+        .route(
+            "/otlp/v1/traces",
+            post(traces).fallback(|| async {
+                ApiError::new(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    code::METHOD_NOT_ALLOWED,
+                    "OTLP/HTTP exports are POSTed",
+                )
+            }),
+        )
         .with_state(Intake {
             forwarder,
             limiter: Arc::default(),

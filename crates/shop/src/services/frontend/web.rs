@@ -5,7 +5,7 @@
 
 use std::fmt::Write as _;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -13,7 +13,7 @@ use http::{HeaderValue, header};
 use serde::Serialize;
 use telemetry::ServiceTelemetry;
 
-use crate::error::{ApiError, code};
+use crate::error::{ApiError, ApiPath, code};
 use crate::scenario::Faults;
 use crate::scenario::catalogue::{
     CHECKOUT_JS_ERROR_SHARE_PER_LEVEL, IMAGE_DELAY_PER_LEVEL, Scenario,
@@ -34,13 +34,25 @@ pub(super) struct Web {
 
 pub(super) fn router(faults: Faults, telemetry: ServiceTelemetry) -> Router {
     Router::new()
-        .route("/", get(index))
-        .route("/index.html", get(index))
-        .route("/assets/style.css", get(style))
-        .route("/assets/storefront.js", get(bundle))
-        .route("/images/products/{file}", get(product_image))
-        .route("/api/storefront/config", get(config))
+        .route("/", get(index).fallback(only_get))
+        .route("/index.html", get(index).fallback(only_get))
+        .route("/assets/style.css", get(style).fallback(only_get))
+        .route("/assets/storefront.js", get(bundle).fallback(only_get))
+        .route(
+            "/images/products/{file}",
+            get(product_image).fallback(only_get),
+        )
+        .route("/api/storefront/config", get(config).fallback(only_get))
         .with_state(Web { faults, telemetry })
+}
+
+/// Any other method on the storefront's files: the shop's JSON error, not an empty 405.
+pub(super) async fn only_get() -> ApiError {
+    ApiError::new(
+        http::StatusCode::METHOD_NOT_ALLOWED,
+        code::METHOD_NOT_ALLOWED,
+        "this path is read with GET",
+    )
 }
 
 fn asset(content_type: &'static str, cache: &'static str, body: &'static str) -> Response {
@@ -74,7 +86,7 @@ async fn bundle() -> Response {
 /// `GET /images/products/{id}.svg`: a picture drawn from the id alone (no call to the
 /// catalogue), late by the slow-images scenario's delay. Never cached, so every page view
 /// waits for it again while the scenario is on.
-async fn product_image(State(web): State<Web>, Path(file): Path<String>) -> Response {
+async fn product_image(State(web): State<Web>, ApiPath(file): ApiPath<String>) -> Response {
     let id = file
         .strip_suffix(".svg")
         .filter(|d| !d.is_empty() && d.len() <= 7 && d.bytes().all(|b| b.is_ascii_digit()))
@@ -231,10 +243,10 @@ mod tests {
             telemetry: hub.service("frontend").expect("telemetry"),
         };
         for file in ["0.svg", "x.svg", "1.png", "99999999.svg", "-1.svg", ".svg"] {
-            let r = product_image(State(web.clone()), Path(file.to_owned())).await;
+            let r = product_image(State(web.clone()), ApiPath(file.to_owned())).await;
             assert_eq!(r.status(), StatusCode::NOT_FOUND, "{file}");
         }
-        let r = product_image(State(web), Path("12.svg".to_owned())).await;
+        let r = product_image(State(web), ApiPath("12.svg".to_owned())).await;
         assert_eq!(r.status(), StatusCode::OK);
         assert_eq!(r.headers()[header::CONTENT_TYPE], "image/svg+xml");
     }
