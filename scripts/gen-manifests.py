@@ -551,6 +551,8 @@ def compose(services: list[dict]) -> str:
             "GOMEMLIMIT": "400MiB",
             "POSTGRES_PASSWORD": "${POSTGRES_PASSWORD:-tracemart}",
             "RABBITMQ_PASSWORD": "${RABBITMQ_PASSWORD:-tracemart}",
+            # The page's origin, allowed by the OTLP/HTTP receiver's CORS.
+            "STOREFRONT_ORIGIN": "${STOREFRONT_ORIGIN:-http://127.0.0.1:8018}",
         },
         "restart": "unless-stopped",
     }

@@ -230,7 +230,21 @@ def config(*, kubernetes: bool, exporters: dict, coralogix: bool = False) -> dic
     attributes, cluster and node names and the old attribute names added; out to
     `exporters` and the console."""
     receivers: dict = {
-        "otlp": {"protocols": {"grpc": {"endpoint": "0.0.0.0:4317"}, "http": {"endpoint": "0.0.0.0:4318"}}},
+        "otlp": {
+            "protocols": {
+                "grpc": {"endpoint": "0.0.0.0:4317"},
+                # A page may also export straight here (the storefront itself posts to its own
+                # origin, the frontend, which forwards): CORS for the storefront's origin.
+                "http": {
+                    "endpoint": "0.0.0.0:4318",
+                    "cors": {
+                        "allowed_origins": ["${env:STOREFRONT_ORIGIN}"],
+                        "allowed_headers": ["content-type", "content-encoding"],
+                        "max_age": 7200,
+                    },
+                },
+            }
+        },
         **_store_receivers(kubernetes),
     }
     processors: dict = {

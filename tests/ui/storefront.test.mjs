@@ -287,6 +287,14 @@ try {
     log(`  LCP ${before.toFixed(0)} ms → ${slow.toFixed(0)} ms at level 5 → ${after.toFixed(0)} ms cleared`);
     assert.ok(slow >= before + 1500, `LCP up by the images' 2 s delay: ${before} → ${slow}`);
     assert.ok(after < slow - 1500, `LCP back once cleared: ${after}`);
+    // The console's services view has the product page's LCP, from the same reports.
+    const row = await until('the product page\'s LCP in the console', async () => {
+      const r = await json(`${CONSOLE}/api/summary`);
+      return r.body.browser?.vitals?.find((v) => v.page === '/product/:id' && v.name === 'lcp' && v.reports >= 3);
+    });
+    assert.ok(row.p75 >= 1500, `p75 of LCP over the three loads, one of them slow: ${row.p75}`);
+    const b = (await json(`${CONSOLE}/api/summary`)).body.browser;
+    assert.equal(b.fetches_reaching_backend, b.fetches, `every answered browser call reaches the backend: ${b.unconnected}`);
   });
 
   await step('checkout-js-error: exceptions in the browser, no checkout reaches the backend', async () => {

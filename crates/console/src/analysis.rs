@@ -95,6 +95,10 @@ pub struct Summary {
     /// The event path: messages published and processed, queue gauges.
     #[serde(default)]
     pub messaging: crate::messaging::Messaging,
+    /// The storefront as the browsers report it: web vitals per page, calls reaching the
+    /// backend.
+    #[serde(default)]
+    pub browser: crate::browser::Browser,
     /// The graph and RED of the last seconds only, when asked for (`?window_s=`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window: Option<Window>,
@@ -605,6 +609,7 @@ pub fn summary(store: &Store, settle_ns: u64, window_ns: Option<u64>) -> Summary
         logs_with_trace_id: store.logs.iter().filter(|l| l.trace_id.is_some()).count() as u64,
         metrics,
         messaging: crate::messaging::messaging(store, now, settle_ns),
+        browser: crate::browser::browser(store, now, settle_ns),
         window,
     }
 }
@@ -679,6 +684,132 @@ mod tests {
         let mut store = Store::new(Limits::default());
         store.add_traces(ExportTraceServiceRequest { resource_spans });
         store
+    }
+
+    #[test]
+    fn the_browser_s_calls_that_reach_the_backend_and_its_vitals_per_page_are_counted() {
+        let web = crate::browser::BROWSER_SERVICE;
+        let fetch = [
+            ("http.response.status_code", "201"),
+            ("session.id", "web-1"),
+        ];
+        let lcp = |v: &'static str, rating: &'static str| {
+            [
+                ("browser.web_vital.name", "lcp"),
+                ("browser.web_vital.value", v),
+                ("browser.web_vital.rating", rating),
+                ("page.route", "/product/:id"),
+                ("session.id", "web-2"),
+            ]
+        };
+        let (a, b, c) = (
+            lcp("800", "good"),
+            lcp("2600", "needs-improvement"),
+            lcp("900", "good"),
+        );
+        let spans = [
+            // a click, its fetch, and the frontend serving it
+            S {
+                service: web,
+                trace: 1,
+                id: 1,
+                parent: 0,
+                kind: kind::INTERNAL,
+                ago_s: 20,
+                error: false,
+                attrs: &[],
+            },
+            S {
+                service: web,
+                trace: 1,
+                id: 2,
+                parent: 1,
+                kind: kind::CLIENT,
+                ago_s: 20,
+                error: false,
+                attrs: &fetch,
+            },
+            S {
+                service: "frontend",
+                trace: 1,
+                id: 3,
+                parent: 2,
+                kind: kind::SERVER,
+                ago_s: 20,
+                error: false,
+                attrs: &[],
+            },
+            // a fetch whose request never became part of the backend's trace
+            S {
+                service: web,
+                trace: 2,
+                id: 4,
+                parent: 0,
+                kind: kind::CLIENT,
+                ago_s: 20,
+                error: false,
+                attrs: &fetch,
+            },
+            // one still in flight as far as the store knows: not judged
+            S {
+                service: web,
+                trace: 3,
+                id: 5,
+                parent: 0,
+                kind: kind::CLIENT,
+                ago_s: 0,
+                error: false,
+                attrs: &fetch,
+            },
+            S {
+                service: web,
+                trace: 4,
+                id: 6,
+                parent: 0,
+                kind: kind::INTERNAL,
+                ago_s: 10,
+                error: false,
+                attrs: &a,
+            },
+            S {
+                service: web,
+                trace: 5,
+                id: 7,
+                parent: 0,
+                kind: kind::INTERNAL,
+                ago_s: 10,
+                error: false,
+                attrs: &b,
+            },
+            S {
+                service: web,
+                trace: 6,
+                id: 8,
+                parent: 0,
+                kind: kind::INTERNAL,
+                ago_s: 10,
+                error: false,
+                attrs: &c,
+            },
+        ];
+        let sum = summary(&store(&spans), 5_000_000_000, None);
+        let b = &sum.browser;
+        assert_eq!((b.fetches, b.fetches_reaching_backend), (2, 1));
+        assert_eq!(b.unconnected.len(), 1);
+        assert_eq!(b.sessions, 2);
+        assert_eq!(b.vitals.len(), 1);
+        let v = &b.vitals[0];
+        assert_eq!(
+            (v.page.as_str(), v.name.as_str(), v.reports),
+            ("/product/:id", "lcp", 3)
+        );
+        assert_eq!(v.p75, 2600.0);
+        assert!((v.good_share - 2.0 / 3.0).abs() < 1e-9);
+        assert!(
+            sum.edges
+                .iter()
+                .any(|e| e.from == web && e.to == "frontend")
+        );
     }
 
     /// checkout calling payment in trace `trace`, `ago_s` seconds ago: the CLIENT span as

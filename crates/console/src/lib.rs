@@ -4,6 +4,7 @@
 pub mod analysis;
 pub mod api;
 pub mod bench;
+pub mod browser;
 pub mod messaging;
 pub mod receiver;
 pub mod store;

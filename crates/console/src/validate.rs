@@ -341,7 +341,33 @@ pub fn evaluate(s: &Summary, recent: &Recent, e: &Expectations) -> Vec<Check> {
         e.metrics.join(", "),
     ));
     out.extend(messaging_checks(&s.messaging, e));
+    out.extend(browser_check(&s.browser));
     out
+}
+
+/// When browser spans arrived: every call of the browser that got an answer continues in the
+/// backend's trace (its fetch span is the parent of a SERVER span).
+fn browser_check(b: &crate::browser::Browser) -> Option<Check> {
+    (b.fetches > 0).then(|| {
+        check(
+            "browser traces reach the backend",
+            b.fetches_reaching_backend == b.fetches,
+            if b.unconnected.is_empty() {
+                format!(
+                    "{} of {} browser calls",
+                    b.fetches_reaching_backend, b.fetches
+                )
+            } else {
+                format!(
+                    "{} of {} browser calls; not reaching it: {}",
+                    b.fetches_reaching_backend,
+                    b.fetches,
+                    b.unconnected.join(", ")
+                )
+            },
+            "every answered fetch of storefront-web is the parent of a SERVER span",
+        )
+    })
 }
 
 /// Order events reach every consumer group, soon, in spans that say what they are.

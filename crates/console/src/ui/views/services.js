@@ -51,6 +51,7 @@ export function render() {
     '; latencies, requests and errors over all stored spans. Click a row for its traces.');
 
   renderEvents(s.messaging || { published: 0, groups: [], gauges: [] });
+  renderVitals(s.browser || { sessions: 0, fetches: 0, fetches_reaching_backend: 0, vitals: [] });
 
   const m = s.metrics || {};
   const mh = Object.keys(m).sort().map(svc => `<div><span class="swatch" style="background:${colourOf(svc)}"></span><span class="svc">${esc(svc)}</span></div><div class="mchips">${m[svc].map(n => `<span>${esc(n)}</span>`).join('')}</div>`).join('') || '<div class="muted">No metrics yet (they are exported every few seconds).</div>';
@@ -72,6 +73,23 @@ function renderEvents(msg) {
   setHtml($('#events-table tbody'), rows.join('') || '<tr><td colspan="7" class="empty">No order events processed yet.</td></tr>');
   const outbox = msg.gauges.filter(g => g.name === 'tracemart.outbox.pending').reduce((a, g) => a + g.value, 0);
   setText($('#events-note'), `Order events: of the ${fmtInt(msg.published)} published (a few seconds ago or more), what each consumer group processed, how long after the publish, and its queue now; ${fmtInt(outbox)} events wait in checkout's outbox.`);
+}
+
+// web vitals per storefront page (p75, as they are judged: LCP good under 2.5 s, INP under
+// 200 ms, CLS under 0.1) and whether the browsers' calls reach the backend
+const VITALS = { lcp: ['LCP', 2500, 4000], inp: ['INP', 200, 500], cls: ['CLS', 0.1, 0.25] };
+function renderVitals(b) {
+  const rows = b.vitals.map(v => {
+    const [label, good, poor] = VITALS[v.name] || [v.name.toUpperCase(), Infinity, Infinity];
+    const lv = v.p75 <= good ? 'ok' : v.p75 <= poor ? 'warn' : 'crit';
+    const value = v.name === 'cls' ? v.p75.toFixed(3) : fmtMs(v.p75);
+    return `<tr><td>${esc(v.page)}</td><td>${esc(label)}</td><td class="num"><span class="status ${lv}-t">${value}</span></td>` +
+      `<td class="num">${fmtPct(v.good_share)}</td><td class="num">${fmtInt(v.reports)}</td></tr>`;
+  });
+  setHtml($('#vitals-table tbody'), rows.join('') || '<tr><td colspan="5" class="empty">No web vitals yet: open the storefront (the frontend, port 8018) in a browser.</td></tr>');
+  setText($('#vitals-note'), b.spans
+    ? `The storefront as ${fmtInt(b.sessions)} browser sessions report it: web vitals per page (75th percentile), and ${fmtInt(b.fetches_reaching_backend)} of ${fmtInt(b.fetches)} answered calls continuing in the backend's traces.`
+    : 'The storefront as its shoppers\' browsers report it: no browser telemetry yet.');
 }
 
 export function listen() {
