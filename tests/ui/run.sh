@@ -158,4 +158,4 @@ CONSOLE_URL="$page_url" EXPECTED_SERVICES="$expected_services" CHROMIUM="$CHROMI
 
 say "the storefront against the same shop"
 STORE_URL="http://127.0.0.1:$FRONTEND_PORT" CONSOLE_URL="$console_url" CHROMIUM="$CHROMIUM" \
-  node "$here/storefront.test.mjs"
+  TRACEMART_BIN="$BIN" node "$here/storefront.test.mjs"

@@ -9,6 +9,7 @@
 //   STORE_URL    the frontend (the storefront is served at /)
 //   CONSOLE_URL  the console
 //   CHROMIUM     the browser (default /usr/bin/chromium)
+//   TRACEMART_BIN  the binary, for `tracemart load --browser` (default target/debug/tracemart)
 //   SCREENSHOTS  where to save screenshots (default tests/ui/screenshots)
 
 import { chromium } from 'playwright-core';
@@ -21,6 +22,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const STORE = (process.env.STORE_URL || 'http://127.0.0.1:8018').replace(/\/$/, '');
 const CONSOLE = (process.env.CONSOLE_URL || 'http://127.0.0.1:8090').replace(/\/$/, '');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const BIN = process.env.TRACEMART_BIN || path.join(here, '..', '..', 'target', 'debug', 'tracemart');
 const SHOTS = process.env.SCREENSHOTS || path.join(here, 'screenshots');
 const TOTAL_TIMEOUT_MS = Number(process.env.STOREFRONT_TEST_TIMEOUT_MS || 240_000);
 
@@ -292,7 +294,8 @@ try {
       const r = await json(`${CONSOLE}/api/summary`);
       return r.body.browser?.vitals?.find((v) => v.page === '/product/:id' && v.name === 'lcp' && v.reports >= 3);
     });
-    assert.ok(row.p75 >= 1500, `p75 of LCP over the three loads, one of them slow: ${row.p75}`);
+    // This shop's only product-page loads are these three: p75 is the slow one.
+    assert.ok(Math.abs(row.p75 - slow) < 1, `p75 of LCP over the three loads is the slow one: ${row.p75} (${before}, ${slow}, ${after})`);
     const b = (await json(`${CONSOLE}/api/summary`)).body.browser;
     assert.equal(b.fetches_reaching_backend, b.fetches, `every answered browser call reaches the backend: ${b.unconnected}`);
   });
@@ -339,6 +342,23 @@ try {
     }
     const unexpected = pageErrors.filter((e) => !/status of (40[249]|50[0-9])/.test(e.message));
     assert.deepEqual(unexpected.map((e) => e.message), [], 'no unexpected page errors');
+  });
+
+  await step('tracemart load --browser: synthetic shoppers in Chromium', async () => {
+    const before = (await json(`${CONSOLE}/api/summary`)).body.browser.sessions;
+    const { spawnSync } = await import('node:child_process');
+    const run = spawnSync(BIN, ['load', '--target', STORE, '--browser', '2', '--journeys', '4', '--think-time', '0..200ms', '--json'],
+      { env: { ...process.env, CHROMIUM }, encoding: 'utf8', timeout: 120_000 });
+    assert.equal(run.status, 0, `tracemart load --browser failed: ${run.stderr}`);
+    const summary = JSON.parse(run.stdout);
+    assert.equal(summary.journeys, 4, run.stdout);
+    assert.equal(summary.broken_journeys, 0, run.stderr);
+    assert.ok(summary.page_views >= 8, run.stdout);
+    const sessions = await until('two more browser sessions in the console', async () => {
+      const s = (await json(`${CONSOLE}/api/summary`)).body.browser.sessions;
+      return s >= before + 2 ? s : null;
+    });
+    log(`  ${JSON.stringify(summary)}; browser sessions ${before} → ${sessions}`);
   });
 
   log('PASS: storefront');

@@ -87,6 +87,11 @@ pub struct Args {
     /// Print the final summary as JSON (no progress line).
     #[arg(long)]
     json: bool,
+    /// Instead of HTTP journeys: this many shoppers in headless Chromium on the storefront
+    /// (the page at --target), so the browser's own telemetry flows. Needs Chromium (CHROMIUM
+    /// to choose one); --duration or --journeys bound it, --think-time paces it.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=64))]
+    browser: Option<u16>,
 }
 
 /// A traffic type the shop keeps as given (anything else it replaces with its default).
@@ -191,7 +196,74 @@ fn answers(url: &str) -> bool {
     std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(300)).is_ok()
 }
 
+/// `--browser N`: shoppers in Chromium instead of HTTP journeys.
+fn run_browsers(args: &Args, sessions: u16) -> anyhow::Result<ExitCode> {
+    let env = Env::process();
+    let chromium = super::browser::find_chromium(env.get("CHROMIUM").map(std::path::Path::new))?;
+    let think_ms = parse_think(&args.think_time)?;
+    let until = match (args.duration, args.journeys) {
+        (Some(d), _) => super::browser::Until::Deadline(std::time::Instant::now() + d),
+        (None, Some(n)) => super::browser::Until::Journeys(n),
+        (None, None) => {
+            super::browser::Until::Deadline(std::time::Instant::now() + Duration::from_secs(30))
+        }
+    };
+    eprintln!(
+        "{sessions} browser shopper(s) in {} on {}",
+        chromium.display(),
+        args.target
+    );
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let counts = runtime.block_on(super::browser::run(super::browser::Options {
+        target: args.target.clone(),
+        sessions: usize::from(sessions),
+        until,
+        think_ms,
+        seed: args.seed.unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(1, |d| d.as_nanos() as u64)
+        }),
+        chromium,
+    }))?;
+    let n = |a: &std::sync::atomic::AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed);
+    let summary = serde_json::json!({
+        "journeys": n(&counts.journeys),
+        "page_views": n(&counts.page_views),
+        "added_to_cart": n(&counts.added),
+        "checkouts": n(&counts.checkouts),
+        "orders": n(&counts.orders),
+        "failed_checkouts": n(&counts.failed_checkouts),
+        "broken_journeys": n(&counts.broken),
+    });
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    } else {
+        eprintln!(
+            "browser journeys {}, page views {}, added to cart {}, checkouts {} ({} ordered, {} on the error page), broken off {}",
+            summary["journeys"],
+            summary["page_views"],
+            summary["added_to_cart"],
+            summary["checkouts"],
+            summary["orders"],
+            summary["failed_checkouts"],
+            summary["broken_journeys"]
+        );
+    }
+    let (journeys, broken) = (n(&counts.journeys), n(&counts.broken));
+    if journeys == 0 || broken * 2 > journeys {
+        eprintln!("tracemart load --browser: {broken} of {journeys} journeys broke off");
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if let Some(sessions) = args.browser {
+        return run_browsers(&args, sessions);
+    }
     let (plan, bound) = args.plan()?;
     let settings =
         Settings::from_env(&Env::process()).context("invalid OpenTelemetry configuration")?;

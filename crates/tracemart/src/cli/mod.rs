@@ -2,6 +2,7 @@
 
 mod bench_ingest;
 mod bench_target;
+mod browser;
 mod console;
 mod health;
 mod load;
