@@ -3,7 +3,7 @@
 # a real PostgreSQL, Redis and RabbitMQ, the deployment checks (scripts/check-deploy.sh), the public API
 # against its OpenAPI document (scripts/check-api.sh: openapi-spec-validator, schemathesis),
 # the storefront's bundle rebuilt from its lockfile (scripts/check-storefront.sh), and
-# the console's page in headless Chromium (tests/ui/run.sh, which installs Chromium when it
+# the console's page and the storefront in headless Chromium (tests/ui/run.sh, which installs Chromium when it
 # can). Starts PostgreSQL, Redis and RabbitMQ when they are installed but stopped, installs them
 # (Debian/Ubuntu, as root) when they are missing, and otherwise says what to do.
 #   scripts/test.sh [extra cargo-nextest arguments]
@@ -130,5 +130,5 @@ say "the public API against its OpenAPI document (scripts/check-api.sh)"
 scripts/check-api.sh
 say "the storefront's committed bundle against its sources (scripts/check-storefront.sh)"
 scripts/check-storefront.sh
-say "console UI in headless Chromium (tests/ui/run.sh)"
+say "the console UI and the storefront in headless Chromium (tests/ui/run.sh)"
 tests/ui/run.sh
