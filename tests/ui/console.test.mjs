@@ -12,6 +12,8 @@ import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
+import { fetchJson, until } from './lib.mjs';
+
 const here = path.dirname(fileURLToPath(import.meta.url));
 const BASE = (process.env.CONSOLE_URL || 'http://127.0.0.1:8090').replace(/\/$/, '');
 const EXPECTED = (process.env.EXPECTED_SERVICES || '').split(',').filter(Boolean).sort();
@@ -29,26 +31,7 @@ const killer = setTimeout(() => {
 }, TOTAL_TIMEOUT_MS);
 killer.unref();
 
-async function api(p, init) {
-  const r = await fetch(BASE + p, init);
-  const text = await r.text();
-  let body;
-  try { body = JSON.parse(text); } catch { body = text; }
-  return { status: r.status, body };
-}
-
-async function until(what, fn, { timeout = 20_000, interval = 300 } = {}) {
-  const end = Date.now() + timeout;
-  let last;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) { last = e; }
-    if (Date.now() > end) throw new Error(`timed out after ${timeout / 1000} s waiting for ${what}` + (last ? `: ${last.message}` : ''));
-    await new Promise(r => setTimeout(r, interval));
-  }
-}
+const api = (p, init) => fetchJson(BASE + p, init);
 
 let page, browser, stepName = 'start';
 const pageErrors = [];
@@ -167,11 +150,14 @@ async function main() {
     await page.waitForFunction(() => location.hash.includes('service=checkout'));
     const row = page.locator('#trace-list tr[data-trace-id]').first();
     await row.waitFor({ timeout: 30_000 });
-    // every listed trace went through checkout, as the API says
-    const ids = await page.$$eval('#trace-list tr[data-trace-id]', els => els.map(e => e.dataset.traceId));
-    const listed = await api('/api/traces?service=checkout&limit=500');
-    const known = new Set(listed.body.map(t => t.trace_id));
-    assert.ok(ids.length > 0 && ids.every(id => known.has(id)), 'the rows are traces through checkout');
+    // every listed trace went through checkout, as the API says (once the list fetched with the
+    // new filter has replaced the one shown before it)
+    await until('the rows to be traces through checkout', async () => {
+      const ids = await page.$$eval('#trace-list tr[data-trace-id]', els => els.map(e => e.dataset.traceId));
+      const listed = await api('/api/traces?service=checkout&limit=500');
+      const known = new Set(listed.body.map(t => t.trace_id));
+      return ids.length > 0 && ids.every(id => known.has(id));
+    }, { timeout: 10_000 });
     await shot('traces');
     traceId = await row.getAttribute('data-trace-id');
     await row.click();

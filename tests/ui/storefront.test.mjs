@@ -18,6 +18,8 @@ import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
+import { fetchJson as json, until } from './lib.mjs';
+
 const here = path.dirname(fileURLToPath(import.meta.url));
 const STORE = (process.env.STORE_URL || 'http://127.0.0.1:8018').replace(/\/$/, '');
 const CONSOLE = (process.env.CONSOLE_URL || 'http://127.0.0.1:8090').replace(/\/$/, '');
@@ -33,27 +35,6 @@ const killer = setTimeout(() => {
   process.exit(1);
 }, TOTAL_TIMEOUT_MS);
 killer.unref();
-
-async function json(url, init) {
-  const r = await fetch(url, init);
-  const text = await r.text();
-  let body;
-  try { body = JSON.parse(text); } catch { body = text; }
-  return { status: r.status, body };
-}
-
-async function until(what, fn, { timeout = 30_000, interval = 300 } = {}) {
-  const end = Date.now() + timeout;
-  let last;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) { last = e; }
-    if (Date.now() > end) throw new Error(`timed out after ${timeout / 1000} s waiting for ${what}` + (last ? `: ${last.message}` : ''));
-    await new Promise((r) => setTimeout(r, interval));
-  }
-}
 
 const scenario = (name, body) => json(`${STORE}/scenarios/${name}`, {
   method: body ? 'PUT' : 'DELETE',

@@ -16,16 +16,6 @@ use telemetry::{Env, Settings};
 
 use crate::support::*;
 
-fn start_console() -> console::RunningConsole {
-    console::start(console::ConsoleConfig {
-        api: "127.0.0.1:0".parse().expect("addr"),
-        otlp_grpc: "127.0.0.1:0".parse().expect("addr"),
-        otlp_http: "127.0.0.1:0".parse().expect("addr"),
-        limits: console::Limits::default(),
-    })
-    .expect("console starts")
-}
-
 /// A browser's export: one user interaction and its fetch, the fetch without a traffic type.
 fn batch(service: &str, trace_id: &str) -> serde_json::Value {
     json!({"resourceSpans": [{

@@ -12,16 +12,6 @@ use serde_json::json;
 use shop::ServiceName;
 use telemetry::{Env, Settings};
 
-fn start_console() -> console::RunningConsole {
-    console::start(console::ConsoleConfig {
-        api: "127.0.0.1:0".parse().expect("addr"),
-        otlp_grpc: "127.0.0.1:0".parse().expect("addr"),
-        otlp_http: "127.0.0.1:0".parse().expect("addr"),
-        limits: console::Limits::default(),
-    })
-    .expect("console starts")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_analysis_matches_what_the_shop_sent() {
     let c = start_console();

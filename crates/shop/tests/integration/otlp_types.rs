@@ -9,8 +9,6 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::support::*;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, any_value::Value};
-use shop::ServiceName;
-use telemetry::Settings;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Type {
@@ -120,27 +118,7 @@ fn type_of(v: &Option<AnyValue>) -> Option<Type> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_standard_attribute_is_exported_with_its_conventions_type() {
-    let receiver = OtlpReceiver::start().await;
-    let db = TestDatabase::create().await;
-    let config = test_config(
-        shop::Database::Postgres {
-            url: db.url.clone(),
-        },
-        Some(redis_url()),
-    );
-    let shop = TestShop::start_exporting(config, Settings::default(), Some(&receiver.url));
-    shop.wait_ready(ServiceName::Checkout).await;
-    shop.run_journeys(3).await;
-    // A failing call and a 4xx, for error.type and the error paths' attributes.
-    let _ = shop
-        .get(ServiceName::Frontend, "/api/products/999999")
-        .await;
-    let _ = shop
-        .get(ServiceName::Frontend, "/api/orders/ord_missing")
-        .await;
-    // The order events reach their consumers before everything is flushed.
-    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
-    shop.stop().await;
+    let (receiver, db) = exported_run(3).await;
 
     let mut seen: BTreeMap<String, BTreeSet<Type>> = BTreeMap::new();
     for s in receiver.spans() {

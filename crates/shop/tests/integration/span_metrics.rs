@@ -10,8 +10,6 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::support::*;
 use serde::Deserialize;
-use shop::ServiceName;
-use telemetry::Settings;
 
 const CONTRACT: &str = include_str!("../../../../deploy/span-metrics-dimensions.json");
 
@@ -128,22 +126,7 @@ async fn every_span_metrics_dimension_is_on_the_spans_it_groups() {
         contract.connectors.len() >= 4,
         "the standard, database and compact connectors are in the contract"
     );
-    let receiver = OtlpReceiver::start().await;
-    let db = TestDatabase::create().await;
-    let config = test_config(
-        shop::Database::Postgres {
-            url: db.url.clone(),
-        },
-        Some(redis_url()),
-    );
-    let shop = TestShop::start_exporting(config, Settings::default(), Some(&receiver.url));
-    shop.wait_ready(ServiceName::Checkout).await;
-    shop.run_journeys(4).await;
-    let _ = shop
-        .get(ServiceName::Frontend, "/api/products/999999")
-        .await;
-    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
-    shop.stop().await;
+    let (receiver, db) = exported_run(4).await;
 
     let views: Vec<BTreeMap<String, String>> = receiver
         .spans()

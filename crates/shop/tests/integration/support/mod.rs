@@ -769,3 +769,41 @@ fn text_of(
         other => format!("{other:?}"),
     })
 }
+
+/// The shop's console on free ports, in this process.
+pub fn start_console() -> console::RunningConsole {
+    console::start(console::ConsoleConfig {
+        api: "127.0.0.1:0".parse().expect("addr"),
+        otlp_grpc: "127.0.0.1:0".parse().expect("addr"),
+        otlp_http: "127.0.0.1:0".parse().expect("addr"),
+        limits: console::Limits::default(),
+    })
+    .expect("console starts")
+}
+
+/// The shop on PostgreSQL and Redis, exporting OTLP/HTTP to a plain receiver: `checkouts`
+/// journeys, a failing call and a 4xx (for the error paths' attributes), time for the order
+/// events to reach their consumers, then stopped (every exporter flushed). What was sent is
+/// in the receiver.
+pub async fn exported_run(checkouts: u64) -> (OtlpReceiver, TestDatabase) {
+    let receiver = OtlpReceiver::start().await;
+    let db = TestDatabase::create().await;
+    let config = test_config(
+        Database::Postgres {
+            url: db.url.clone(),
+        },
+        Some(redis_url()),
+    );
+    let shop = TestShop::start_exporting(config, Settings::default(), Some(&receiver.url));
+    shop.wait_ready(ServiceName::Checkout).await;
+    shop.run_journeys(checkouts).await;
+    let _ = shop
+        .get(ServiceName::Frontend, "/api/products/999999")
+        .await;
+    let _ = shop
+        .get(ServiceName::Frontend, "/api/orders/ord_missing")
+        .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    shop.stop().await;
+    (receiver, db)
+}
