@@ -268,8 +268,9 @@ try {
     await scenario('slow-images');
     const after = await productPageLcp();
     log(`  LCP ${before.toFixed(0)} ms → ${slow.toFixed(0)} ms at level 5 → ${after.toFixed(0)} ms cleared`);
-    assert.ok(slow >= before + 1500, `LCP up by the images' 2 s delay: ${before} → ${slow}`);
-    assert.ok(after < slow - 1500, `LCP back once cleared: ${after}`);
+    // The pictures are 2 s late at level 5; a busy machine moves LCP by a few hundred ms.
+    assert.ok(slow >= before + 1200, `LCP up by the images' 2 s delay: ${before} → ${slow}`);
+    assert.ok(after <= before + 1000, `LCP back once cleared (without the 2 s): ${before} → ${after}`);
     // The console's services view has the product page's LCP, from the same reports.
     const row = await until('the product page\'s LCP in the console', async () => {
       const r = await json(`${CONSOLE}/api/summary`);
