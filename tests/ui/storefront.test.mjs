@@ -217,8 +217,11 @@ try {
   });
 
   await step('the checkout is one trace from the click to INSERT orders', async () => {
-    const spans = await consoleTrace(traceId, 'the browser root and INSERT orders in the console',
-      (s) => s.some((x) => x.service === 'storefront-web' && !x.parent_span_id) && s.some((x) => x.name === 'INSERT orders'));
+    // Each service exports in batches of its own: wait for the ones the checkout must reach.
+    const through = ['storefront-web', 'frontend', 'checkout', 'payment', 'inventory'];
+    const spans = await consoleTrace(traceId, 'the browser root, INSERT orders and every service in the console',
+      (s) => s.some((x) => x.service === 'storefront-web' && !x.parent_span_id) && s.some((x) => x.name === 'INSERT orders')
+        && through.every((svc) => s.some((x) => x.service === svc)));
     const roots = spans.filter((s) => !s.parent_span_id);
     assert.equal(roots.length, 1, `one root: ${roots.map((r) => `${r.service} ${r.name}`)}`);
     assert.equal(roots[0].service, 'storefront-web', 'the root is a browser span');
@@ -226,7 +229,7 @@ try {
     const untagged = spans.filter((s) => !s.attributes['traffic.type']);
     assert.deepEqual(untagged.map((s) => `${s.service} ${s.name}`), [], 'traffic.type on every span');
     const services = new Set(spans.map((s) => s.service));
-    for (const s of ['storefront-web', 'frontend', 'checkout', 'payment']) assert.ok(services.has(s), `${s} in the trace`);
+    for (const s of through) assert.ok(services.has(s), `${s} in the trace`);
     const insert = spans.find((s) => s.name === 'INSERT orders');
     assert.equal(insert.service, 'checkout');
     log(`  trace ${traceId}: ${spans.length} spans, ${services.size} services`);

@@ -28,6 +28,16 @@ const CANDIDATES: &[&str] = &[
     "/Applications/Chromium.app/Contents/MacOS/Chromium",
 ];
 
+/// The page has finished rendering a view (it marks the main element busy while it loads one).
+const RENDERED: &str = "document.getElementById('app')?.getAttribute('aria-busy') === 'false'";
+/// The home page is shown: products, and not a product page's recommendations.
+const HOME_SHOWN: &str = "document.getElementById('app')?.getAttribute('aria-busy') === 'false' \
+    && !document.querySelector('[data-testid=\"product-detail\"]') \
+    && document.querySelector('[data-testid=\"product-card\"]')";
+/// A product page is shown.
+const PRODUCT_SHOWN: &str = "document.getElementById('app')?.getAttribute('aria-busy') === 'false' \
+    && document.querySelector('[data-testid=\"product-detail\"]')";
+
 /// How long one step (a page, a click's effect) may take.
 const STEP_TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -280,6 +290,7 @@ struct Shopper {
     target: String,
     rng: u64,
     think_ms: (u64, u64),
+    visits: u64,
 }
 
 impl Shopper {
@@ -323,6 +334,7 @@ impl Shopper {
             target: target.trim_end_matches('/').to_owned(),
             rng: seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1,
             think_ms,
+            visits: 0,
         })
     }
 
@@ -430,38 +442,46 @@ impl Shopper {
         Ok(v.as_u64().unwrap_or(0))
     }
 
-    /// Home page, a product or two, and for some a checkout with a test card.
-    async fn journey(&mut self, counts: &Counts) -> anyhow::Result<()> {
-        let url = format!("{}/#/", self.target);
-        self.cdp
-            .call(Some(&self.session), "Page.navigate", json!({"url": url}))
-            .await?;
-        self.wait_for(
-            "the home page",
-            "document.querySelector('[data-testid=\"product-card\"]')",
-        )
-        .await?;
-        counts.page_views.fetch_add(1, Ordering::Relaxed);
-        self.think().await;
-        let products = 1 + self.random(2);
-        let mut added = false;
-        for _ in 0..products {
+    /// From the home page, a product's page. The page re-renders now and then (the cart
+    /// summary, the live config), so a card that went away is looked for again.
+    async fn open_a_product(&mut self) -> anyhow::Result<()> {
+        let mut last = None;
+        for _ in 0..3 {
+            self.wait_for("the home page", HOME_SHOWN).await?;
             let cards = self
                 .eval("document.querySelectorAll('[data-testid=\"product-card\"] a').length")
                 .await?
                 .as_u64()
                 .unwrap_or(0);
-            if cards == 0 {
-                bail!("no products on the page");
+            let n = self.random(cards.max(1));
+            match self.click_nth("[data-testid=\"product-card\"] a", n).await {
+                Ok(()) => match self.wait_for("the product page", PRODUCT_SHOWN).await {
+                    Ok(()) => return Ok(()),
+                    Err(e) => last = Some(e),
+                },
+                Err(e) => last = Some(e),
             }
-            let n = self.random(cards);
-            self.click_nth("[data-testid=\"product-card\"] a", n)
-                .await?;
-            self.wait_for(
-                "the product page",
-                "document.querySelector('[data-testid=\"product-detail\"]')",
-            )
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        Err(last.unwrap_or_else(|| anyhow::anyhow!("no product page")))
+    }
+
+    /// Home page, a product or two, and for some a checkout with a test card.
+    async fn journey(&mut self, counts: &Counts) -> anyhow::Result<()> {
+        // A new visit each journey (a query the page ignores makes it a document load, not a
+        // hash change): its own documentLoad span and web vitals.
+        self.visits += 1;
+        let url = format!("{}/?visit={}#/", self.target, self.visits);
+        self.cdp
+            .call(Some(&self.session), "Page.navigate", json!({"url": url}))
             .await?;
+        self.wait_for("the home page", HOME_SHOWN).await?;
+        counts.page_views.fetch_add(1, Ordering::Relaxed);
+        self.think().await;
+        let products = 1 + self.random(2);
+        let mut added = false;
+        for _ in 0..products {
+            self.open_a_product().await?;
             counts.page_views.fetch_add(1, Ordering::Relaxed);
             self.think().await;
             if self.random(10) < 7 {
@@ -477,11 +497,7 @@ impl Shopper {
                 self.think().await;
             }
             self.click("a[href=\"#/\"]").await?;
-            self.wait_for(
-                "the home page",
-                "document.querySelector('[data-testid=\"product-card\"]')",
-            )
-            .await?;
+            self.wait_for("the home page", HOME_SHOWN).await?;
         }
         if !added || self.random(10) >= 6 {
             return self.flush().await;
@@ -489,14 +505,14 @@ impl Shopper {
         self.click("[data-testid=\"cart-link\"]").await?;
         self.wait_for(
             "the cart",
-            "document.querySelector('[data-testid=\"go-to-checkout\"]')",
+            &format!("{RENDERED} && document.querySelector('[data-testid=\"go-to-checkout\"]')"),
         )
         .await?;
         self.think().await;
         self.click("[data-testid=\"go-to-checkout\"]").await?;
         self.wait_for(
             "the checkout form",
-            "document.querySelector('[data-testid=\"checkout-form\"]')",
+            &format!("{RENDERED} && document.querySelector('[data-testid=\"checkout-form\"]')"),
         )
         .await?;
         self.fill(
