@@ -107,7 +107,27 @@ ensure_rabbitmq() {
   exit 1
 }
 
+# Node.js builds the storefront's bundle and runs the browser tests (playwright-core drives the
+# system's Chromium, which tests/ui/run.sh installs); checked first, not after the long build.
+ensure_node() {
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    if can_apt; then
+      apt_install nodejs npm
+    else
+      echo "Node.js 20 or newer with npm is needed (the storefront bundle and the browser tests): install it, then run this again." >&2
+      exit 1
+    fi
+  fi
+  local major
+  major=$(node -p 'process.versions.node.split(".")[0]')
+  if (( major < 20 )); then
+    echo "Node.js $(node --version) is too old: the browser tests need 20 or newer (Debian 13's nodejs, or NodeSource's packages on Debian 12)." >&2
+    exit 1
+  fi
+}
+
 command -v cargo >/dev/null || { echo "cargo is needed: install Rust from https://rustup.rs" >&2; exit 1; }
+ensure_node
 ensure_postgres
 ensure_redis
 ensure_rabbitmq
