@@ -1,5 +1,5 @@
 //! What every service's HTTP surface shares: `/health` and `/ready`, the telemetry layer, the
-//! body limit, a JSON 404, and serving with a bounded graceful drain.
+//! body limit, a JSON 404 and 405, and serving with a bounded graceful drain.
 
 use std::future::Future;
 use std::time::Duration;
@@ -99,6 +99,14 @@ async fn not_found() -> ApiError {
     )
 }
 
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        code::METHOD_NOT_ALLOWED,
+        "this route does not take this method",
+    )
+}
+
 /// Wraps a service's own routes with the shared layers: its shop routes get the per-request
 /// scenario faults and the telemetry layer; the control plane — probes, the scenario control
 /// API and the service's own admin routes — is answered without spans, so an APM shows shop
@@ -117,10 +125,12 @@ pub fn app(service: crate::service::Service, ctx: &crate::service::ServiceContex
             ctx.scenarios.clone(),
             ctx.config.control_token.clone(),
         ))
-        .merge(service.control);
+        .merge(service.control)
+        .method_not_allowed_fallback(method_not_allowed);
     let traced = service
         .routes
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(
             (ctx.name, ctx.config.latency),
             crate::latency::per_request,

@@ -40,6 +40,48 @@ async fn every_endpoint_answers_bad_input_with_a_json_4xx() {
     // Cases that cross services; each service's own validation is tested beside it
     // (`testing::check_cases` in its `mod.rs`).
     let cases: Vec<Case> = vec![
+        // A method a route does not take, on the shop's API, its files, the browser intake,
+        // another service and a probe: the JSON error too, not an empty 405.
+        (
+            Method::DELETE,
+            Frontend,
+            "/api/products",
+            None,
+            405,
+            "method_not_allowed",
+        ),
+        (
+            Method::POST,
+            Frontend,
+            "/images/products/1.svg",
+            None,
+            405,
+            "method_not_allowed",
+        ),
+        (
+            Method::GET,
+            Frontend,
+            "/otlp/v1/traces",
+            None,
+            405,
+            "method_not_allowed",
+        ),
+        (
+            Method::PUT,
+            Cart,
+            "/cart/c1/items",
+            Some(json!({"quantity": 1})),
+            405,
+            "method_not_allowed",
+        ),
+        (
+            Method::DELETE,
+            Checkout,
+            "/health",
+            None,
+            405,
+            "method_not_allowed",
+        ),
         (
             Method::POST,
             Frontend,

@@ -21,19 +21,25 @@ pub(super) async fn get(
     Ok(Json(cart))
 }
 
+/// The cart has a line for the product, or room for one more (409 when full).
+async fn room_for(s: &super::State, cart_id: &str, product_id: i64) -> ApiResult<()> {
+    let items = s.carts.items(cart_id).await?;
+    if items.len() >= MAX_LINES && !items.iter().any(|i| i.product_id == product_id) {
+        return Err(ApiError::conflict(
+            code::CART_FULL,
+            format!("a cart holds at most {MAX_LINES} products"),
+        ));
+    }
+    Ok(())
+}
+
 pub(super) async fn add_item(
     State(s): State<Arc<super::State>>,
     ApiPath(cart_id): ApiPath<String>,
     ApiJson(item): ApiJson<AddItem>,
 ) -> ApiResult<(StatusCode, Json<Cart>)> {
     item.validate(&cart_id)?;
-    let items = s.carts.items(&cart_id).await?;
-    if items.len() >= MAX_LINES && !items.iter().any(|i| i.product_id == item.product_id) {
-        return Err(ApiError::conflict(
-            code::CART_FULL,
-            format!("a cart holds at most {MAX_LINES} products"),
-        ));
-    }
+    room_for(&s, &cart_id, item.product_id).await?;
     s.carts
         .add(&cart_id, item.product_id, item.quantity)
         .await?;
@@ -52,13 +58,7 @@ pub(super) async fn set_quantity(
     if change.quantity == 0 {
         s.carts.remove(&cart_id, product_id).await?;
     } else {
-        let items = s.carts.items(&cart_id).await?;
-        if items.len() >= MAX_LINES && !items.iter().any(|i| i.product_id == product_id) {
-            return Err(ApiError::conflict(
-                code::CART_FULL,
-                format!("a cart holds at most {MAX_LINES} products"),
-            ));
-        }
+        room_for(&s, &cart_id, product_id).await?;
         s.carts.set(&cart_id, product_id, change.quantity).await?;
     }
     Ok(Json(Cart::new(&cart_id, s.carts.items(&cart_id).await?)))

@@ -73,16 +73,7 @@ pub(super) fn router(telemetry: &telemetry::ServiceTelemetry) -> Router {
         .with_description("Browser spans the storefront sent, by outcome (forwarded or refused).")
         .build();
     Router::new()
-        .route(
-            "/otlp/v1/traces",
-            post(traces).fallback(|| async {
-                ApiError::new(
-                    StatusCode::METHOD_NOT_ALLOWED,
-                    code::METHOD_NOT_ALLOWED,
-                    "OTLP/HTTP exports are POSTed",
-                )
-            }),
-        )
+        .route("/otlp/v1/traces", post(traces))
         .with_state(Intake {
             forwarder,
             limiter: Arc::default(),

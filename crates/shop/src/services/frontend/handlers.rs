@@ -476,6 +476,19 @@ pub(super) async fn view_cart(
     }))
 }
 
+/// A cart line may hold `quantity` of the product: it exists (unknown products are refused
+/// here, 404, before they reach the cart) and has that many in stock (409).
+async fn in_stock(s: &super::State, product_id: i64, quantity: i64) -> ApiResult<()> {
+    let product = s.catalog.product(product_id).await?;
+    if product.stock < quantity {
+        return Err(ApiError::conflict(
+            code::OUT_OF_STOCK,
+            format!("only {} left of {}", product.stock, product.name),
+        ));
+    }
+    Ok(())
+}
+
 #[utoipa::path(
     post,
     path = "/api/cart/{cart_id}/items",
@@ -498,14 +511,7 @@ pub(super) async fn add_to_cart(
     ApiJson(item): ApiJson<AddItem>,
 ) -> ApiResult<(StatusCode, Json<Cart>)> {
     item.validate(&cart_id)?;
-    // Unknown products are refused here (404), before they reach the cart.
-    let product = s.catalog.product(item.product_id).await?;
-    if product.stock < item.quantity {
-        return Err(ApiError::conflict(
-            code::OUT_OF_STOCK,
-            format!("only {} left of {}", product.stock, product.name),
-        ));
-    }
+    in_stock(&s, item.product_id, item.quantity).await?;
     Ok((
         StatusCode::CREATED,
         Json(s.cart.add(&cart_id, &item).await?),
@@ -600,13 +606,7 @@ pub(super) async fn set_cart_quantity(
 ) -> ApiResult<Json<Cart>> {
     change.validate(&cart_id, product_id)?;
     if change.quantity > 0 {
-        let product = s.catalog.product(product_id).await?;
-        if product.stock < change.quantity {
-            return Err(ApiError::conflict(
-                code::OUT_OF_STOCK,
-                format!("only {} left of {}", product.stock, product.name),
-            ));
-        }
+        in_stock(&s, product_id, change.quantity).await?;
     }
     Ok(Json(
         s.cart.set_quantity(&cart_id, product_id, &change).await?,

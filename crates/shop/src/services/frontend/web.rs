@@ -34,28 +34,16 @@ pub(super) struct Web {
 
 pub(super) fn router(faults: Faults, telemetry: ServiceTelemetry) -> Router {
     Router::new()
-        .route("/", get(index).fallback(only_get))
-        .route("/index.html", get(index).fallback(only_get))
-        .route("/assets/style.css", get(style).fallback(only_get))
-        .route("/assets/storefront.js", get(bundle).fallback(only_get))
-        .route(
-            "/images/products/{file}",
-            get(product_image).fallback(only_get),
-        )
-        .route("/api/storefront/config", get(config).fallback(only_get))
+        .route("/", get(index))
+        .route("/index.html", get(index))
+        .route("/assets/style.css", get(style))
+        .route("/assets/storefront.js", get(bundle))
+        .route("/images/products/{file}", get(product_image))
+        .route("/api/storefront/config", get(config))
         .with_state(Web { faults, telemetry })
 }
 
-/// Any other method on the storefront's files: the shop's JSON error, not an empty 405.
-pub(super) async fn only_get() -> ApiError {
-    ApiError::new(
-        http::StatusCode::METHOD_NOT_ALLOWED,
-        code::METHOD_NOT_ALLOWED,
-        "this path is read with GET",
-    )
-}
-
-fn asset(content_type: &'static str, cache: &'static str, body: &'static str) -> Response {
+fn asset(content_type: &'static str, cache: &'static str, body: impl IntoResponse) -> Response {
     let mut r = body.into_response();
     let h = r.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
@@ -99,18 +87,7 @@ async fn product_image(State(web): State<Web>, ApiPath(file): ApiPath<String>) -
     if let Some(f) = web.faults.active(Scenario::SlowImages) {
         tokio::time::sleep(IMAGE_DELAY_PER_LEVEL * u32::from(f.level)).await;
     }
-    let mut r = product_svg(id).into_response();
-    let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("image/svg+xml"),
-    );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    r
+    asset("image/svg+xml", "no-store", product_svg(id))
 }
 
 /// Colour pairs of the pictures (the categories' palette of the style sheet).
